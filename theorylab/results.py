@@ -1,0 +1,278 @@
+"""Result containers: a solved state, a line, a simulation, a verification table.
+
+Every container is frozen and says how it was obtained (converged, residual, iterations,
+message, settings), in the spirit of :class:`scipy.optimize.OptimizeResult`. Each has ``to_dict``
+giving the JSON contract of ``DESIGN.md``. Diagrams are :class:`xarray.Dataset` objects, written to
+netCDF with their provenance in ``attrs`` by :func:`save_dataset`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+
+def package_version() -> str:
+    """The installed theorylab version (``"unknown"`` when run from an uninstalled tree)."""
+    try:
+        return metadata.version("theorylab")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance() -> dict[str, str]:
+    """The exact command line and the versions that produced a result."""
+    versions = {"theorylab": package_version(), "python": platform.python_version()}
+    for name in ("numpy", "scipy", "sympy", "numba", "xarray"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return {
+        "command": " ".join(["theorylab", *sys.argv[1:]])
+        if Path(sys.argv[0]).name in ("theorylab", "__main__.py")
+        else " ".join(sys.argv),
+        "versions": json.dumps(versions),
+    }
+
+
+def _jsonable(x: object) -> object:
+    """Floats for JSON: inf/nan become the strings "inf", "-inf", "nan"."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item):  # numpy scalar
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def dumps(obj: Mapping) -> str:
+    """Serialise a result dictionary to strict JSON (no bare NaN / Infinity)."""
+    return json.dumps(_jsonable(obj), indent=2)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One solved state of a model at fixed control parameters.
+
+    Attributes
+    ----------
+    model, parameters
+        What was solved.
+    order_parameters
+        Name -> value (equilibrium: overlaps such as ``m``, ``q``; dynamics: observables such
+        as ``u`` or ``E_g`` at the requested time).
+    free_energy
+        Free energy per spin in the model's convention (``None`` where the model has none).
+    phase
+        The phase this state belongs to (``None`` where the model has no phases).
+    converged, residual, iterations, message
+        How the state was obtained: the undamped fixed-point residual max|F(x) - x| (or the
+        quadrature error estimate of a closed form), iterations used, a one-line account.
+    stable
+        Local stability (``None`` where undefined): spectral radius of the Jacobian of the
+        fixed-point map below one.
+    energy
+        Internal energy per spin, d(beta f)/d(beta), where defined.
+    """
+
+    model: str
+    parameters: Mapping[str, object]
+    order_parameters: Mapping[str, float]
+    free_energy: float | None
+    phase: str | None
+    converged: bool
+    residual: float
+    iterations: int
+    stable: bool | None = None
+    message: str = ""
+    energy: float | None = None
+    extras: Mapping[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``solve --json`` contract of DESIGN.md."""
+        out = {
+            "model": self.model,
+            "parameters": dict(self.parameters),
+            "phase": self.phase,
+            "order_parameters": dict(self.order_parameters),
+            "free_energy": self.free_energy,
+            "energy": self.energy,
+            "converged": self.converged,
+            "residual": self.residual,
+            "iterations": self.iterations,
+            "stable": self.stable,
+            "message": self.message,
+            "version": package_version(),
+        }
+        out.update(self.extras)
+        return out
+
+    def __str__(self) -> str:
+        ops = ", ".join(f"{k}={v:.6g}" for k, v in self.order_parameters.items())
+        f = "n/a" if self.free_energy is None else f"{self.free_energy:.8g}"
+        status = "converged" if self.converged else "NOT CONVERGED"
+        return (
+            f"{self.model} {dict(self.parameters)}: phase={self.phase} {ops} f={f} "
+            f"[{status}, residual={self.residual:.1e}, {self.iterations} it, "
+            f"stable={self.stable}] {self.message}"
+        )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A transition line: the control-parameter points at which it is crossed.
+
+    ``points`` is a tuple of dicts, each giving every control parameter at the crossing (e.g.
+    ``{"T": 0.0, "alpha": 0.1379}``) and, where useful, the order parameters there. Points the
+    locator could not find are kept with ``"found": False`` rather than dropped.
+    """
+
+    model: str
+    line: str
+    kind: str
+    parameters: Mapping[str, object]
+    points: tuple[Mapping[str, object], ...]
+    message: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``line --json`` contract of DESIGN.md."""
+        return {
+            "model": self.model,
+            "line": self.line,
+            "kind": self.kind,
+            "parameters": dict(self.parameters),
+            "points": [dict(p) for p in self.points],
+            "message": self.message,
+            "version": package_version(),
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo / simulation estimate: mean and standard error over independent runs."""
+
+    mean: float
+    stderr: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "stderr": self.stderr}
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Observables of a simulation averaged over independent chains / seeds.
+
+    ``parameters`` holds what was asked for and what was realised (e.g. the integer number of
+    patterns K and the effective load K / N^(P-1)); ``settings`` how (sweeps, burn-in, seed).
+    """
+
+    model: str
+    parameters: Mapping[str, object]
+    observables: Mapping[str, Estimate]
+    seeds: int
+    sweeps: int
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``simulate --json`` contract of DESIGN.md."""
+        return {
+            "model": self.model,
+            "parameters": dict(self.parameters),
+            "observables": {k: v.to_dict() for k, v in self.observables.items()},
+            "seeds": self.seeds,
+            "sweeps": self.sweeps,
+            "settings": dict(self.settings),
+            "version": package_version(),
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of a theory-vs-simulation table.
+
+    ``agree`` is ``|theory - simulation| <= n_sigma * stderr + allowance``, where ``allowance`` is
+    the model's stated finite-size (or discretisation) allowance for that quantity.
+    """
+
+    point: Mapping[str, object]
+    quantity: str
+    theory: float
+    simulation: float
+    stderr: float
+    allowance: float
+    n_sigma: float = 3.0
+
+    @property
+    def agree(self) -> bool:
+        return bool(
+            abs(self.theory - self.simulation) <= self.n_sigma * self.stderr + self.allowance
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "point": dict(self.point),
+            "quantity": self.quantity,
+            "theory": self.theory,
+            "simulation": self.simulation,
+            "stderr": self.stderr,
+            "allowance": self.allowance,
+            "agree": self.agree,
+        }
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A theory-vs-simulation table (``theorylab verify``)."""
+
+    model: str
+    rows: tuple[Comparison, ...]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.rows) and all(r.agree for r in self.rows)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "rows": [r.to_dict() for r in self.rows],
+            "passed": self.passed,
+            "version": package_version(),
+        }
+
+    def table(self) -> str:
+        """A plain-text table: point, quantity, theory, simulation ± stderr, agree."""
+        lines = [
+            f"{'point':<34} {'quantity':<8} {'theory':>10} {'simulation':>22} {'agree':>6}"
+        ]
+        for r in self.rows:
+            point = " ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}"
+                             for k, v in r.point.items())
+            sim = f"{r.simulation:.5f} ± {r.stderr:.5f}"
+            lines.append(
+                f"{point:<34} {r.quantity:<8} {r.theory:>10.5f} {sim:>22} "
+                f"{'yes' if r.agree else 'NO':>6}"
+            )
+        lines.append("PASSED" if self.passed else "FAILED")
+        return "\n".join(lines)
+
+
+def save_dataset(ds, out_dir: str | os.PathLike, stem: str) -> Path:
+    """Write an ``xarray.Dataset`` to ``out_dir/stem.nc`` atomically (temp file, then rename)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}.nc"
+    tmp = out / f".{stem}.nc.tmp"
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+    return path
