@@ -29,7 +29,8 @@ class Parameter:
     description
         Meaning, units and convention, shown by ``theorylab models``.
     kind
-        ``"int"``, ``"float"`` or ``"floats"`` (a list of floats, e.g. several singular values).
+        ``"int"``, ``"float"``, ``"floats"`` (a list of floats, e.g. several singular values)
+        or ``"choice"`` (one of ``choices``).
     low, high
         The domain; ``low_open`` / ``high_open`` make an end exclusive.
     default
@@ -47,10 +48,13 @@ class Parameter:
     high_open: bool = False
     default: object = None
     allow_inf: bool = False
+    choices: tuple[str, ...] = ()
 
     @property
     def domain(self) -> str:
         """The allowed values in words, e.g. ``an integer >= 2`` or ``a number in (0, 1]``."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
         noun = {"int": "an integer", "float": "a number", "floats": "numbers"}[self.kind]
         lo, hi = _fmt(self.low), _fmt(self.high)
         if math.isinf(self.low) and math.isinf(self.high):
@@ -68,6 +72,10 @@ class Parameter:
 
     def check(self, value: object) -> object:
         """Return ``value`` converted to this parameter's kind, or raise :class:`ParameterError`."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ParameterError(f"{self.name} must be {self.domain} (got {value!r})")
+            return value
         if self.kind == "floats":
             items = _split_list(value)
             if not items:

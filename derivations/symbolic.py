@@ -1,0 +1,486 @@
+"""The symbolic engine: from a replica free energy to compiled saddle-point equations.
+
+Generic: nothing here knows a model. A model writes its free energy once as a sympy expression in
+which every Gaussian average is a :class:`GaussianAverage`; this module derives from it
+
+* the stationarity conditions ∂f/∂x (:func:`stationarity`), with no z·tanh terms: averages
+  commute with differentiation by the heat-equation identity (2) below;
+* explicit fixed-point maps, by solving each condition for the variable the model pairs with it
+  (:func:`solve_for`, :func:`fixed_point_map`);
+* the internal energy u = ∂(βf)/∂β (:func:`internal_energy`);
+* the T → 0 limit of a free energy or an energy (:func:`zero_temperature`);
+* the linearisation of a fixed-point map at a point and the temperatures where it bifurcates
+  (:func:`linearised_map`, :func:`bifurcation_temperatures`);
+* fast numpy functions of all of these (:func:`compile` → :class:`CompiledEquations`), each
+  average evaluated by :func:`theorylab.gaussian.expect` or, for piecewise-polynomial integrands,
+  in closed form.
+
+Conventions
+-----------
+E_{h ~ N(μ, v)}[g(h)] is written ``GaussianAverage(g, h, μ, v)`` with ``h`` a bound (dummy)
+symbol, μ the mean and v the *variance* of the local field. Temperatures enter through an
+inverse temperature symbol β (positive); compiled functions take T = 1/β or are at T = 0.
+
+The derivative rule. With h = μ + √v z, ∂_μ E g = E g' and, by Stein's lemma E[z φ(z)] = E φ'(z)
+(equivalently the heat equation ∂_v p = ½ ∂²_h p of the Gaussian density p),
+∂_v E g = ½ E g''. Hence for any symbol θ
+
+    ∂_θ E[g] = E[∂_θ g] + E[∂_h g] ∂_θ μ + ½ E[∂²_h g] ∂_θ v.                           (2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import sympy as sp
+from numpy.typing import ArrayLike, NDArray
+
+from theorylab.gaussian import DEFAULT_NODES, log_2cosh, quadrature
+
+
+class log2cosh(sp.Function):
+    """ln(2 cosh x), the single-spin partition function; its derivative is tanh x."""
+
+    def fdiff(self, argindex=1):
+        return sp.tanh(self.args[0])
+
+
+_LAMBDIFY_MODULES = [{"log2cosh": log_2cosh}, "scipy", "numpy"]
+
+
+class GaussianAverage(sp.Expr):
+    """E_{h ~ N(mean, var)}[g(h)] as a sympy expression that differentiates by rule (2).
+
+    Construction normalises by linearity: sums are split, factors free of ``h`` are pulled
+    out, an integrand free of ``h`` is returned as is, and var = 0 gives g(mean). So equal
+    averages compare equal, and a derived expression is a polynomial in a few canonical atoms
+    such as E[tanh(βh)] and E[tanh²(βh)].
+
+    Parameters
+    ----------
+    g : sympy expression in ``h``
+    h : sympy Symbol (use a Dummy), bound by the average
+    mean, var : sympy expressions (var is the variance)
+    """
+
+    is_commutative = True
+
+    def __new__(cls, g, h, mean, var):
+        g, mean, var = sp.sympify(g), sp.sympify(mean), sp.sympify(var)
+        if not g.has(h):
+            return g
+        if var.is_zero:
+            return g.subs(h, mean)
+        g = sp.expand(g, deep=False)
+        if isinstance(g, sp.Add):
+            return sp.Add(*(cls(term, h, mean, var) for term in g.args))
+        coefficient, rest = g.as_independent(h, as_Add=False)
+        if coefficient != 1:
+            return coefficient * cls(rest, h, mean, var)
+        return sp.Expr.__new__(cls, g, h, mean, var)
+
+    @property
+    def integrand(self) -> sp.Expr:
+        return self.args[0]
+
+    @property
+    def variable(self) -> sp.Symbol:
+        return self.args[1]
+
+    @property
+    def mean(self) -> sp.Expr:
+        return self.args[2]
+
+    @property
+    def var(self) -> sp.Expr:
+        return self.args[3]
+
+    @property
+    def free_symbols(self):
+        g, h, mean, var = self.args
+        return (g.free_symbols - {h}) | mean.free_symbols | var.free_symbols
+
+    def _eval_derivative(self, s):
+        g, h, mean, var = self.args
+        average = type(self)
+        return (average(sp.diff(g, s), h, mean, var)
+                + average(sp.diff(g, h), h, mean, var) * sp.diff(mean, s)
+                + average(sp.diff(g, h, 2), h, mean, var) * sp.diff(var, s) / 2)
+
+    def _sympystr(self, printer):
+        g, h, mean, var = (printer._print(a) for a in self.args)
+        return f"E[{g} | {h} ~ N({mean}, {var})]"
+
+
+def averages(expr: sp.Expr) -> set[GaussianAverage]:
+    """The Gaussian averages appearing in ``expr``."""
+    return expr.atoms(GaussianAverage)
+
+
+# --- closed forms -----------------------------------------------------------------------------
+
+_PIECEWISE_POLYNOMIAL = (sp.Abs, sp.sign, sp.DiracDelta)
+
+
+def has_closed_form(average: GaussianAverage) -> bool:
+    """Whether the integrand is built from polynomials in h, |h|, sign h and δ(h) only.
+
+    Those averages are integrated exactly by :func:`closed_form`; any other function of h
+    (tanh, ln 2cosh, ...) is left to quadrature.
+    """
+    h = average.variable
+    return all(isinstance(f, _PIECEWISE_POLYNOMIAL) for f in average.integrand.atoms(sp.Function)
+               if f.has(h))
+
+
+@cache
+def _standard_closed_form(g: sp.Expr, h: sp.Symbol, mean: sp.Symbol, var: sp.Symbol) -> sp.Expr:
+    """∫ g(h) N(h; mean, var) dh for a piecewise-polynomial g, by sympy integration.
+
+    |h| and sign h are split at h = 0 (each half integrated with h of definite sign); δ(h) is
+    integrated over the whole line.
+    """
+    density = sp.exp(-(h - mean) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    if g.has(sp.DiracDelta):
+        result = sp.integrate(g * density, (h, -sp.oo, sp.oo))
+    else:
+        positive, negative = sp.Dummy(positive=True), sp.Dummy(negative=True)
+        result = (sp.integrate((g * density).subs(h, positive), (positive, 0, sp.oo))
+                  + sp.integrate((g * density).subs(h, negative), (negative, -sp.oo, 0)))
+    if result.has(sp.Integral):
+        raise ValueError(f"sympy could not integrate the Gaussian average of {g}")
+    return sp.simplify(result.rewrite(sp.erf))
+
+
+_MEAN, _VAR = sp.Dummy("mean", real=True), sp.Dummy("var", positive=True)
+
+
+def closed_form(average: GaussianAverage) -> sp.Expr:
+    """The exact value (erf / exp) of an average with :func:`has_closed_form` integrand."""
+    if not has_closed_form(average):
+        raise ValueError(f"no closed form for {average}")
+    value = _standard_closed_form(average.integrand, average.variable, _MEAN, _VAR)
+    return value.subs({_MEAN: average.mean, _VAR: average.var})
+
+
+# --- derivation -------------------------------------------------------------------------------
+
+def stationarity(f: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
+    """∂f/∂x for every order parameter x, averages differentiated by rule (2)."""
+    return tuple(sp.diff(f, x) for x in variables)
+
+
+def internal_energy(f: sp.Expr, beta: sp.Symbol) -> sp.Expr:
+    """u = ∂(βf)/∂β at fixed order parameters (the energy per spin at a saddle point)."""
+    return sp.diff(beta * f, beta)
+
+
+def _is_trivial_factor(factor: sp.Expr) -> bool:
+    """A factor vanishing only where a single symbol does (m^{P−2}, β, α) or never (numbers)."""
+    base = factor.base if isinstance(factor, sp.Pow) and factor.exp.is_number else factor
+    return base.is_number or isinstance(base, sp.Symbol)
+
+
+def solve_for(condition: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """Solve ``condition = 0`` for ``x`` explicitly, the averages treated as opaque symbols.
+
+    The condition is brought over a common denominator; of its numerator, factors that vanish
+    only at trivial points (numbers and powers of one symbol: m^{P−2}, q^{P−2}, β, α) are
+    removed, and what remains is solved for ``x`` with sympy.
+
+    Raises
+    ------
+    ValueError
+        If the remaining equation does not have exactly one solution for ``x``.
+    """
+    opaque = {a: sp.Dummy("E") for a in averages(condition)}
+    numerator = sp.together(condition.xreplace(opaque)).as_numer_denom()[0]
+    _, factors = sp.factor_list(numerator)
+    kept = [base ** power for base, power in factors if not _is_trivial_factor(base)]
+    solutions = sp.solve(sp.Mul(*kept), x, dict=False)
+    if len(solutions) != 1:
+        raise ValueError(f"{condition} = 0 has {len(solutions)} solutions for {x}: {solutions}")
+    return solutions[0].xreplace({d: a for a, d in opaque.items()})
+
+
+def fixed_point_map(
+    f: sp.Expr, pairing: Mapping[sp.Symbol, sp.Symbol]
+) -> dict[sp.Symbol, sp.Expr]:
+    """x ↦ F(x): each variable x solved from the stationarity condition ∂f/∂y = 0 it is paired
+    with (``pairing[x] = y``), e.g. AGS: m from ∂f/∂m, q from ∂f/∂r, r from ∂f/∂q."""
+    return {x: solve_for(sp.diff(f, y), x) for x, y in pairing.items()}
+
+
+def _saturate(g: sp.Expr, beta: sp.Symbol) -> sp.Expr:
+    """Pointwise β → ∞ limit of an integrand: tanh(βa) → sign(a), ln 2cosh(βa) → β|a|.
+
+    Each argument must be β times a β-free expression (the local field, up to constants).
+    """
+    def check(arg):
+        rest = sp.simplify(arg / beta)
+        if rest.has(beta) or rest.is_zero:
+            raise ValueError(f"T -> 0 rule needs arguments proportional to {beta}, got {arg}")
+        return rest
+
+    return g.replace(log2cosh, lambda a: beta * sp.Abs(check(a))).replace(
+        sp.tanh, lambda a: sp.sign(check(a)))
+
+
+def zero_temperature(
+    expr: sp.Expr, beta: sp.Symbol, substitutions: Mapping[sp.Symbol, sp.Expr] | None = None
+) -> sp.Expr:
+    """The β → ∞ limit of a free energy or energy, as an expression with β-free averages.
+
+    The rule, in order:
+
+    1. apply the model's scaling ``substitutions`` (e.g. q = 1 − C/β, C = β(1 − q) finite);
+    2. in every average, replace the integrand by its pointwise limit: (1/β) ln 2cosh(βa) → |a|
+       (the error ln(1 + e^{−2β|a|})/β ≤ ln 2/β is uniform) and tanh(βa) → sign a (bounded,
+       converging except at a = 0, a null set when the variance is positive); by dominated
+       convergence the averages converge;
+    3. the expression is then linear in the averages: each coefficient and the remainder are
+       sent to β → ∞ with ``sympy.limit`` (each must be finite), and the averages' means and
+       variances are replaced by their limits (an average is continuous in (mean, var) for
+       var > 0).
+
+    The averages left (of |h|, sign h, h sign h) have closed forms (:func:`closed_form`) and are
+    differentiated by rule (2) like any other.
+    """
+    expr = expr.subs(substitutions or {})
+    saturated = {}
+    for a in averages(expr):
+        g, h, mean, var = a.args
+        saturated[a] = GaussianAverage(_saturate(g, beta), h, mean, var)
+    expr = expr.xreplace(saturated)
+    atoms = sorted(averages(expr), key=sp.default_sort_key)
+    placeholders = [sp.Dummy("E") for _ in atoms]
+    linear = expr.xreplace(dict(zip(atoms, placeholders, strict=True)))
+    terms = [(linear.subs(dict.fromkeys(placeholders, 0)), sp.S.One)]
+    for a, p in zip(atoms, placeholders, strict=True):
+        coefficient = sp.diff(linear, p)
+        if coefficient.has(*placeholders) or a.integrand.has(beta):
+            raise ValueError(f"T -> 0 rule needs an expression linear in beta-free averages: {a}")
+        limits = (sp.limit(e, beta, sp.oo) for e in (a.mean, a.var))
+        terms.append((coefficient, GaussianAverage(a.integrand, a.variable, *limits)))
+    result = sp.S.Zero
+    for coefficient, average in terms:
+        c = sp.limit(coefficient, beta, sp.oo)
+        if c.has(sp.oo, -sp.oo, sp.zoo, sp.nan, beta):
+            raise ValueError(f"no finite T -> 0 limit of the coefficient of {average}")
+        result += c * average
+    return result
+
+
+def linearised_map(
+    fixed_point: Sequence[sp.Expr], variables: Sequence[sp.Symbol], at: Mapping[sp.Symbol, sp.Expr]
+) -> sp.Matrix:
+    """Jacobian ∂F_i/∂x_j of a fixed-point map at a point (e.g. the paramagnet m = q = 0).
+
+    Averages are differentiated by rule (2); at a point where an average's variance vanishes it
+    becomes its integrand at the mean (the lowest Gaussian moment), so the small-order-parameter
+    expansion needs no integral.
+    """
+    jacobian = sp.Matrix([[sp.diff(F, x) for x in variables] for F in fixed_point])
+    return jacobian.subs(at)
+
+
+def bifurcation_temperatures(jacobian: sp.Matrix, beta: sp.Symbol) -> list[sp.Expr]:
+    """Temperatures T = 1/β at which the linearised map has an eigenvalue 1.
+
+    There a fixed point stops being isolated and a new branch bifurcates continuously from it:
+    the positive roots T of the numerator of det(J − 1) with β = 1/T. An empty list means the
+    point is never critical.
+    """
+    temperature = sp.Dummy("T", positive=True)
+    identity = sp.eye(jacobian.shape[0])
+    condition = (jacobian - identity).det().subs(beta, 1 / temperature)
+    numerator = sp.together(condition).as_numer_denom()[0]
+    if not numerator.has(temperature):
+        return []
+    return [sp.simplify(root) for root in sp.solve(numerator, temperature)]
+
+
+# --- compilation ------------------------------------------------------------------------------
+
+def _broadcast_stack(values: Sequence[ArrayLike], shape: tuple[int, ...]) -> NDArray[np.float64]:
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+
+
+@dataclass(frozen=True)
+class _GaussianGroup:
+    """Averages over one Gaussian (same mean and variance): one quadrature rule serves them."""
+
+    mean: Callable
+    var: Callable
+    integrands: tuple[Callable, ...]
+
+
+class _NumericExpressions:
+    """A tuple of expressions with averages, evaluated on numpy arrays.
+
+    Closed-form averages are substituted; the others are grouped by (mean, var) and computed
+    with :func:`theorylab.gaussian.quadrature`, their integrands lambdified as functions of
+    (h, *arguments); the rest of each expression is lambdified with the averages as inputs.
+    """
+
+    def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol]):
+        exprs = [e.xreplace({a: closed_form(a) for a in averages(e) if has_closed_form(a)})
+                 for e in exprs]
+        numeric = sorted(set().union(*(averages(e) for e in exprs)), key=sp.default_sort_key)
+        h = sp.Dummy("h", real=True)
+        groups: dict[tuple[sp.Expr, sp.Expr], list[GaussianAverage]] = {}
+        for a in numeric:
+            groups.setdefault((a.mean, a.var), []).append(a)
+        self._groups = tuple(
+            _GaussianGroup(
+                mean=sp.lambdify(arguments, mean, modules=_LAMBDIFY_MODULES),
+                var=sp.lambdify(arguments, var, modules=_LAMBDIFY_MODULES),
+                integrands=tuple(
+                    sp.lambdify([h, *arguments], a.integrand.subs(a.variable, h),
+                                modules=_LAMBDIFY_MODULES)
+                    for a in members))
+            for (mean, var), members in groups.items())
+        order = [a for members in groups.values() for a in members]
+        placeholders = [sp.Dummy("E") for _ in order]
+        self._outer = sp.lambdify(
+            [*arguments, *placeholders],
+            [e.xreplace(dict(zip(order, placeholders, strict=True))) for e in exprs],
+            modules=_LAMBDIFY_MODULES)
+
+    def __call__(self, arguments: Sequence[NDArray[np.float64]], nodes: int) -> list:
+        values = []
+        on_nodes = [np.asarray(a, dtype=float)[..., None] for a in arguments]
+        for group in self._groups:
+            h, w = quadrature(group.mean(*arguments), group.var(*arguments), nodes=nodes)
+            values += [np.sum(w * g(h, *on_nodes), axis=-1) for g in group.integrands]
+        return self._outer(*arguments, *values)
+
+
+@dataclass(frozen=True)
+class CompiledEquations:
+    """Saddle-point equations compiled to vectorised numpy functions.
+
+    Every callable takes ``x`` of shape (n_vars, *G) (order parameters in the order of
+    :attr:`variables`) and ``params``, a mapping from each name in :attr:`parameters` to an
+    array broadcastable to G, and an optional ``nodes`` (quadrature nodes per average, see
+    :func:`theorylab.gaussian.expect`).
+
+    Attributes
+    ----------
+    variables, parameters
+        Names of the order parameters and of the control parameters.
+    symbols
+        The sympy symbols of the variables followed by those of the parameters.
+    free_energy_expr, energy_expr
+        f and u = ∂(βf)/∂β as sympy expressions (averages as :class:`GaussianAverage`).
+    stationarity_exprs
+        ∂f/∂x for each variable.
+    fixed_point_exprs
+        F(x) for each variable, solved from the paired stationarity condition.
+    """
+
+    variables: tuple[str, ...]
+    parameters: tuple[str, ...]
+    symbols: tuple[sp.Symbol, ...]
+    free_energy_expr: sp.Expr
+    energy_expr: sp.Expr
+    stationarity_exprs: tuple[sp.Expr, ...]
+    fixed_point_exprs: tuple[sp.Expr, ...]
+    _numeric: Mapping[str, _NumericExpressions] = field(repr=False, compare=False)
+
+    def _evaluate(self, which: str, x: ArrayLike, params: Mapping[str, ArrayLike],
+                  nodes: int) -> tuple[list, tuple[int, ...]]:
+        x = np.asarray(x, dtype=float)
+        if x.shape[:1] != (len(self.variables),):
+            raise ValueError(f"x must have shape ({len(self.variables)}, *G), got {x.shape}")
+        missing = set(self.parameters) - set(params)
+        if missing:
+            raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
+        arguments = [*x, *(np.asarray(params[p], dtype=float) for p in self.parameters)]
+        shape = np.broadcast_shapes(*(a.shape for a in arguments))
+        return self._numeric[which](arguments, nodes), shape
+
+    def fixed_point(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+                    nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """F(x), shape (n_vars, *G)."""
+        values, shape = self._evaluate("fixed_point", x, params, nodes)
+        return _broadcast_stack(values, shape)
+
+    def stationarity(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+                     nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """∂f/∂x, shape (n_vars, *G)."""
+        values, shape = self._evaluate("stationarity", x, params, nodes)
+        return _broadcast_stack(values, shape)
+
+    def free_energy(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+                    nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """f per spin, shape G."""
+        values, shape = self._evaluate("free_energy", x, params, nodes)
+        return _broadcast_stack(values, shape)[0]
+
+    def energy(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+               nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """u = ∂(βf)/∂β per spin, shape G."""
+        values, shape = self._evaluate("energy", x, params, nodes)
+        return _broadcast_stack(values, shape)[0]
+
+
+def compile(
+    free_energy: sp.Expr,
+    energy: sp.Expr,
+    variables: Sequence[sp.Symbol],
+    pairing: Mapping[sp.Symbol, sp.Symbol],
+    parameters: Mapping[str, sp.Symbol],
+    definitions: Mapping[sp.Symbol, sp.Expr] | None = None,
+) -> CompiledEquations:
+    """Derive the stationarity conditions and the fixed-point map of ``free_energy`` and compile
+    them, with f and u, to numpy.
+
+    Parameters
+    ----------
+    free_energy, energy
+        f and u as sympy expressions in the variables and parameters (and the symbols defined
+        by ``definitions``).
+    variables
+        The order parameters, in the order of the compiled arrays.
+    pairing
+        variable x -> variable y: x is solved from ∂f/∂y = 0 (see :func:`fixed_point_map`).
+    parameters
+        Public name -> symbol of each control parameter (e.g. ``{"alpha": α, "T": T}``).
+    definitions
+        Symbols expressed through the parameters, substituted before compiling (e.g. β = 1/T).
+
+    Raises
+    ------
+    ValueError
+        If the pairing does not cover the variables, or a condition cannot be solved uniquely.
+    """
+    variables = tuple(variables)
+    if set(pairing) != set(variables) or set(pairing.values()) != set(variables):
+        raise ValueError("pairing must map the variables one-to-one onto the variables")
+    conditions = stationarity(free_energy, variables)
+    solved = fixed_point_map(free_energy, pairing)
+    fixed_point = tuple(solved[x] for x in variables)
+    symbols = (*variables, *parameters.values())
+    definitions = definitions or {}
+    exprs = {"free_energy": (free_energy,), "energy": (energy,),
+             "stationarity": conditions, "fixed_point": fixed_point}
+    for name, group in exprs.items():
+        extra = set().union(*(e.subs(definitions).free_symbols for e in group)) - set(symbols)
+        if extra:
+            raise ValueError(f"{name} depends on undeclared symbols {extra}")
+    numeric = {name: _NumericExpressions([e.subs(definitions) for e in group], symbols)
+               for name, group in exprs.items()}
+    return CompiledEquations(
+        variables=tuple(str(x) for x in variables),
+        parameters=tuple(parameters),
+        symbols=symbols,
+        free_energy_expr=free_energy,
+        energy_expr=energy,
+        stationarity_exprs=conditions,
+        fixed_point_exprs=fixed_point,
+        _numeric=numeric,
+    )

@@ -1,0 +1,248 @@
+"""The saddle-point engine: fixed points x = F(x; params), vectorised over parameter grids.
+
+A model supplies a fixed-point map ``F(x, params)`` acting on ``x`` of shape ``(n, M)`` (n order
+parameters at M independent points) with ``params`` a dict of arrays of shape ``(M,)`` (or
+scalars). :func:`solve` finds the fixed point at every point at once:
+
+1. damped iteration ``x <- x + a (F(x) - x)`` accelerated by Anderson mixing (type II, a short
+   history, regularised least squares; a step whose map value is not finite falls back to the
+   plain damped step and clears that point's history);
+2. once a point's residual is small, Newton polish on ``G(x) = F(x) - x`` with a forward-difference
+   Jacobian (step halving if the residual grows).
+
+Convergence is judged on the *undamped* residual ``max_i |F_i(x) - x_i| <= tol``. Points that
+did not converge are reported as such, never replaced. Local stability is the largest real part
+of the eigenvalues of the Jacobian of F: below one, the damped fixed-point dynamics is stable at
+the solution; an eigenvalue reaching one marks a fold of the branch (a spinodal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+FixedPointMap = Callable[[np.ndarray, Mapping[str, object]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FixedPointResult:
+    """Fixed points at M points.
+
+    Attributes
+    ----------
+    x : ndarray, shape (n, M)
+    converged : ndarray of bool, shape (M,)
+        ``residual <= tol`` with finite values.
+    residual : ndarray, shape (M,)
+        Undamped residual max_i |F_i(x) - x_i|.
+    iterations : ndarray of int, shape (M,)
+        Map evaluations spent on each point (Newton's Jacobian columns included).
+    tol : float
+    """
+
+    x: np.ndarray
+    converged: np.ndarray
+    residual: np.ndarray
+    iterations: np.ndarray
+    tol: float
+
+    @property
+    def message(self) -> str:
+        bad = int((~self.converged).sum())
+        total = self.converged.size
+        if bad == 0:
+            return f"all {total} points converged to residual <= {self.tol:g}"
+        return f"{bad} of {total} points did not converge (residual > {self.tol:g})"
+
+
+def subset(params: Mapping[str, object], index: np.ndarray) -> dict[str, object]:
+    """Restrict per-point parameter arrays to the points ``index`` (scalars pass through)."""
+    return {k: (v[index] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in params.items()}
+
+
+def _residual(g: np.ndarray) -> np.ndarray:
+    r = np.max(np.abs(g), axis=0)
+    return np.where(np.isfinite(r), r, np.inf)
+
+
+def _clip(x: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None) -> np.ndarray:
+    if lower is not None:
+        x = np.maximum(x, lower[:, None])
+    if upper is not None:
+        x = np.minimum(x, upper[:, None])
+    return x
+
+
+def jacobian(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
+             fx: np.ndarray | None = None, *, central: bool = False,
+             lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> np.ndarray:
+    """Finite-difference Jacobian dF_i/dx_j, shape (M, n, n).
+
+    Forward differences by default; ``central=True`` for eigenvalues, where the O(h) error of
+    forward differences would blur a crossing of one. Next to a bound the difference is taken
+    one-sided, into the domain.
+    """
+    n, M = x.shape
+    J = np.empty((M, n, n))
+    if fx is None:
+        fx = F(x, params)
+    for j in range(n):
+        h = 1e-7 * np.maximum(1.0, np.abs(x[j]))
+        up_ok = np.ones(M, bool) if upper is None else x[j] + h <= upper[j]
+        down_ok = np.ones(M, bool) if lower is None else x[j] - h >= lower[j]
+        hp = np.where(up_ok, h, 0.0)
+        hm = np.where(down_ok & (central | ~up_ok), h, 0.0)
+        xp, xm = x.copy(), x.copy()
+        xp[j] += hp
+        xm[j] -= hm
+        fp = F(xp, params) if np.any(hp) else fx
+        fm = F(xm, params) if np.any(hm) else fx
+        J[:, :, j] = ((fp - fm) / (hp + hm)).T
+    return J
+
+
+def stability(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
+              lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> np.ndarray:
+    """Largest real part of the eigenvalues of dF/dx at each point, shape (M,).
+
+    Below one: locally stable under the damped fixed-point dynamics. It crosses one at a fold.
+    """
+    J = jacobian(F, x, params, central=True, lower=lower, upper=upper)
+    ok = np.all(np.isfinite(J), axis=(1, 2))
+    out = np.full(x.shape[1], np.nan)
+    if ok.any():
+        out[ok] = np.linalg.eigvals(J[ok]).real.max(axis=1)
+    return out
+
+
+def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
+          tol: float = 1e-11, maxiter: int = 1000, damping: float = 0.5, memory: int = 4,
+          newton_below: float = 1e-3, patience: int = 100, lower: np.ndarray | None = None,
+          upper: np.ndarray | None = None) -> FixedPointResult:
+    """Find x = F(x) at every point.
+
+    Parameters
+    ----------
+    F
+        The fixed-point map, ``F(x, params)`` with ``x`` of shape (n, M); it returns NaN where
+        ``x`` is outside the map's domain (such steps are shortened).
+    x0
+        Starting points, shape (n, M) or (n,) (broadcast to every point).
+    params
+        Per-point parameters: arrays of shape (M,) or scalars.
+    tol
+        Convergence threshold on the undamped residual max_i |F_i(x) - x_i|.
+    maxiter
+        Iterations (accelerated steps or Newton steps) per point.
+    damping
+        Mixing a in x <- x + a (F(x) - x), in (0, 1].
+    memory
+        Anderson history length (0: plain damped iteration).
+    newton_below
+        Switch a point to Newton once its residual is below this.
+    patience
+        Give up on a point whose residual has not fallen by 10 % in this many iterations (a
+        start beyond the end of its branch crawls along the ghost of the fold; it is reported
+        as not converged rather than iterated to ``maxiter``).
+    lower, upper
+        Per-variable bounds, shape (n,) (e.g. 0 <= q <= 1); iterates are clipped to them.
+    """
+    params = {k: (np.asarray(v, dtype=float) if np.ndim(v) else v) for k, v in params.items()}
+    sizes = [v.size for v in params.values() if isinstance(v, np.ndarray) and v.ndim]
+    x0 = np.asarray(x0, dtype=float)
+    M = x0.shape[1] if x0.ndim == 2 else (max(sizes) if sizes else 1)
+    x = np.array(np.broadcast_to(x0.reshape(x0.shape[0], -1), (x0.shape[0], M)))
+    params = {k: (np.broadcast_to(v, (M,)) if isinstance(v, np.ndarray) and v.ndim else v)
+              for k, v in params.items()}
+    lower = None if lower is None else np.asarray(lower, dtype=float)
+    upper = None if upper is None else np.asarray(upper, dtype=float)
+    n = x.shape[0]
+    x = _clip(x, lower, upper)
+    g = F(x, params) - x
+    res = _residual(g)
+    iters = np.ones(M, dtype=int)
+    alive = np.isfinite(res)  # a start outside the map's domain cannot be iterated
+    best, since = res.copy(), np.zeros(M, dtype=int)
+    dX = np.zeros((memory, n, M))
+    dG = np.zeros((memory, n, M))
+    slot = 0
+    for _ in range(maxiter):
+        active = np.flatnonzero(alive & (res > tol))
+        if active.size == 0:
+            break
+        p = subset(params, active)
+        xa, ga, ra = x[:, active], g[:, active], res[active]
+        newton = ra < newton_below
+        x_new = xa + damping * ga
+        if memory:
+            x_new = _anderson(x_new, ga, dX[:, :, active], dG[:, :, active], damping)
+        if newton.any():
+            k = np.flatnonzero(newton)
+            x_new[:, k] = _newton_step(F, xa[:, k], ga[:, k], subset(p, k), lower, upper)
+            iters[active[k]] += n
+        x_new = _clip(x_new, lower, upper)
+        g_new = F(x_new, p) - x_new
+        r_new = _residual(g_new)
+        # A step that leaves the domain, or grows the residual too much, is replaced by a
+        # shortened plain damped step (halved until the map is finite there).
+        bad = ~np.isfinite(r_new) | (r_new > np.where(newton, 1.0, 10.0) * ra)
+        step = damping
+        for _halving in range(30):
+            if not bad.any():
+                break
+            k = np.flatnonzero(bad)
+            x_new[:, k] = _clip(xa[:, k] + step * ga[:, k], lower, upper)
+            g_new[:, k] = F(x_new[:, k], subset(p, k)) - x_new[:, k]
+            r_new[k] = _residual(g_new[:, k])
+            iters[active[k]] += 1
+            dX[:, :, active[k]] = 0.0
+            dG[:, :, active[k]] = 0.0
+            bad[k] = ~np.isfinite(r_new[k])
+            step *= 0.5
+        if memory:
+            dX[slot][:, active] = x_new - xa
+            dG[slot][:, active] = g_new - ga
+            slot = (slot + 1) % memory
+        keep = np.isfinite(r_new)
+        x[:, active[keep]], g[:, active[keep]] = x_new[:, keep], g_new[:, keep]
+        res[active[keep]] = r_new[keep]
+        alive[active[~keep]] = False
+        iters[active] += 1
+        improved = res[active] < 0.9 * best[active]
+        best[active] = np.where(improved, res[active], best[active])
+        since[active] = np.where(improved, 0, since[active] + 1)
+        alive[active[since[active] > patience]] = False
+    converged = np.isfinite(res) & (res <= tol) & np.all(np.isfinite(x), axis=0)
+    return FixedPointResult(x=x, converged=converged, residual=res, iterations=iters, tol=tol)
+
+
+def _anderson(x_damped: np.ndarray, g: np.ndarray, dX: np.ndarray, dG: np.ndarray,
+              damping: float) -> np.ndarray:
+    """Type-II Anderson mixing over a short history (columns of zeros are inert)."""
+    A = np.moveaxis(dG, 2, 0).transpose(0, 2, 1)  # (M, n, m)
+    At = np.transpose(A, (0, 2, 1))
+    gram = At @ A
+    scale = np.trace(gram, axis1=1, axis2=2)[:, None, None]
+    m = gram.shape[-1]
+    gram = gram + (1e-10 * scale + 1e-300) * np.eye(m)
+    rhs = At @ g.T[:, :, None]
+    gamma = np.linalg.solve(gram, rhs)[:, :, 0]  # (M, m)
+    correction = np.einsum("jnk,jk->nk", dX + damping * dG, gamma.T)
+    out = x_damped - correction
+    return np.where(np.isfinite(out), out, x_damped)
+
+
+def _newton_step(F: FixedPointMap, x: np.ndarray, g: np.ndarray, params: Mapping[str, object],
+                 lower: np.ndarray | None, upper: np.ndarray | None) -> np.ndarray:
+    """One Newton step on G(x) = F(x) - x with a forward-difference Jacobian."""
+    J = jacobian(F, x, params, fx=g + x, lower=lower, upper=upper)
+    n = x.shape[0]
+    A = J - np.eye(n)
+    ok = np.all(np.isfinite(A), axis=(1, 2)) & (np.abs(np.linalg.det(np.where(
+        np.isfinite(A), A, 0.0))) > 1e-300)
+    step = np.zeros_like(x)
+    if ok.any():
+        step[:, ok] = -np.linalg.solve(A[ok], g[:, ok].T[:, :, None])[:, :, 0].T
+    return x + step
