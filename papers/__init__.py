@@ -1,0 +1,28 @@
+"""Papers whose figures theorylab regenerates (``theorylab reproduce KEY``).
+
+Each module defines ``KEY``, ``TITLE``, ``CITATION`` (BibTeX) and
+``reproduce(out_dir, quick=False) -> list[Path]``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from theorylab.parameters import ParameterError
+
+_MODULES = {
+    "saxe-2014": "papers.saxe_2014",
+    "advani-saxe-2017": "papers.advani_saxe_2017",
+}
+
+
+def names() -> list[str]:
+    """Keys of the registered papers."""
+    return list(_MODULES)
+
+
+def get(key: str):
+    """The paper module registered under ``key``."""
+    if key not in _MODULES:
+        raise ParameterError(f"paper must be one of {', '.join(_MODULES)} (got {key!r})")
+    return import_module(_MODULES[key])

@@ -87,9 +87,10 @@ def follow(F: BranchMap, x0: np.ndarray, lam0: float, *, lam_min: float, lam_max
     if corrected is None:
         return Branch(np.array([]), np.empty((0, x0.size)), (), "start did not converge")
     y = np.append(corrected, lam0)
-    t = None
-    gy = G(y)
-    J = _jac(G, y, gy)
+    J = _jac(G, y, G(y))
+    if not np.all(np.isfinite(J)):
+        return Branch(np.array([lam0]), corrected[None], (),
+                      "start is at the edge of the map's domain")
     t = _tangent(J, None)
     if t[-1] * direction < 0:
         t = -t
@@ -107,6 +108,10 @@ def follow(F: BranchMap, x0: np.ndarray, lam0: float, *, lam_min: float, lam_max
             message = "corrector failed (the branch ends or leaves the map's domain)"
             break
         J = _jac(G, y_new, G(y_new))
+        if not np.all(np.isfinite(J)):
+            points.append(y_new)
+            message = "reached the edge of the map's domain"
+            break
         t_new = _tangent(J, t)
         if t_new[-1] * t[-1] < 0:
             folds.append(_refine_fold(G, y, y_new, t[-1] > 0, tol))

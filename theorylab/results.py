@@ -273,6 +273,6 @@ def save_dataset(ds, out_dir: str | os.PathLike, stem: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{stem}.nc"
     tmp = out / f".{stem}.nc.tmp"
-    ds.to_netcdf(tmp, engine="h5netcdf")
+    ds.to_netcdf(tmp, engine="scipy")
     os.replace(tmp, path)
     return path

@@ -1,0 +1,258 @@
+"""The ``theorylab`` command line (DESIGN.md, "The command line").
+
+Every sub-command validates its whole input before computing or writing anything; a bad value
+gets one line on standard error naming the parameter and its allowed range, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from theorylab import sweep
+from theorylab.models import get as get_model
+from theorylab.models import names as model_names
+from theorylab.parameters import ParameterError, parse_axis
+from theorylab.results import dumps, provenance, save_dataset
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ParameterError(message)
+
+
+def _value(model, key: str, text: str, ranges: bool):
+    """Parse ``key=text``: a range start:stop:num (where allowed), a comma list, or a value."""
+    p = model.parameter(key)
+    if ":" in text:
+        if not ranges:
+            raise ParameterError(f"{key} takes a single value here (got range {text!r})")
+        return parse_axis(p, text)
+    if "," in text and p.kind != "floats":
+        if not ranges:
+            raise ParameterError(f"{key} takes a single value here (got list {text!r})")
+        return np.array([p.check(v) for v in text.split(",")])
+    return p.check(text)
+
+
+def _assignments(model, items: list[str], ranges: bool = False) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        if "=" not in item:
+            raise ParameterError(f"expected key=value, got {item!r}")
+        key, text = item.split("=", 1)
+        out[key] = _value(model, key, text, ranges)
+    return out
+
+
+def _print(obj, as_json: bool) -> None:
+    print(dumps(obj.to_dict()) if as_json else obj)
+
+
+def cmd_models(args) -> int:
+    described = [get_model(n).describe() for n in model_names()]
+    if args.json:
+        print(dumps({"models": described}))
+        return 0
+    for d in described:
+        print(f"{d['name']}: {d['title']}")
+        for name, p in {**d["parameters"], **d["simulation_parameters"]}.items():
+            default = "" if p["default"] is None else f" (default {p['default']})"
+            print(f"  {name:<10} {p['domain']}{default} — {p['description']}")
+        if d["phases"]:
+            print(f"  phases: {', '.join(d['phases'])}")
+        if d["lines"]:
+            lines = ", ".join(f"{k} ({v['kind']})" for k, v in d["lines"].items())
+            print(f"  lines: {lines}")
+    return 0
+
+
+def cmd_solve(args) -> int:
+    model = get_model(args.model)
+    params = _assignments(model, args.params)
+    _print(model.solve(phase=args.phase, **params), args.json)
+    return 0
+
+
+def cmd_line(args) -> int:
+    model = get_model(args.model)
+    model.check_line(args.name)
+    params = _assignments(model, args.params, ranges=True)
+    line = model.line(args.name, **params)
+    if args.json:
+        print(dumps(line.to_dict()))
+    else:
+        print(f"{line.model} {line.line} ({line.kind}) {dict(line.parameters)}")
+        for p in line.points:
+            print("  " + " ".join(f"{k}={v:.7g}" if isinstance(v, float) else f"{k}={v}"
+                                  for k, v in p.items()))
+    return 0
+
+
+def cmd_diagram(args) -> int:
+    model = get_model(args.model)
+    given: dict[str, str] = {}
+    if args.preset:
+        if args.preset not in model.presets:
+            raise ParameterError(f"preset must be one of {', '.join(model.presets)} "
+                                 f"(got {args.preset!r})")
+        given.update(model.presets[args.preset])
+    for item in args.params:
+        if "=" not in item:
+            raise ParameterError(f"expected key=value or key=start:stop:num, got {item!r}")
+        key, text = item.split("=", 1)
+        given[key] = text
+    values = {k: _value(model, k, v, ranges=True) for k, v in given.items()}
+    axes = {}
+    for name in model.diagram_axes:
+        if name not in values or np.ndim(values[name]) == 0:
+            raise ParameterError(f"diagram needs a range {name}=start:stop:num "
+                                 f"(or --preset, one of {', '.join(model.presets)})")
+        axes[name] = np.asarray(values.pop(name), dtype=float)
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be an integer >= 1 (got {args.workers})")
+    out = Path(args.out or f"{model.name}-diagram")
+    stem = model.name + "".join(f"_{k}{v}" for k, v in values.items())
+    executor = sweep.make_executor(args.workers, args.scheduler)
+    store = out / f".sweep-{sweep.store_key([{**axes, **values}], stem)}"
+    try:
+        ds = model.diagram(axes, values, executor=executor, store=store,
+                           progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished blocks are kept in {store}; run the same command to "
+              "resume", file=sys.stderr)
+        return 130
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    ds.attrs.update(provenance())
+    nc = save_dataset(ds, out, stem)
+    png = out / f"{stem}.png"
+    model.plot_diagram(ds, png)
+    (out / f"{stem}.command.txt").write_text(ds.attrs["command"] + "\n" + ds.attrs["versions"]
+                                             + "\n")
+    bad = int(ds.attrs.get("unconverged_points", 0))
+    print(f"wrote {nc} and {png}" + (f" ({bad} grid points did not converge; marked x)"
+                                     if bad else ""))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    model = get_model(args.model)
+    params = _assignments(model, args.params)
+    if args.seeds < 1:
+        raise ParameterError(f"--seeds must be an integer >= 1 (got {args.seeds})")
+    result = model.simulate(seeds=args.seeds, seed=args.seed, progress=not args.json,
+                            **params)
+    if args.json:
+        print(dumps(result.to_dict()))
+    else:
+        print(f"{result.model} {dict(result.parameters)} ({result.seeds} runs, "
+              f"{result.sweeps} sweeps)")
+        for k, v in result.observables.items():
+            print(f"  {k:<10} {v.mean:.6g} ± {v.stderr:.2g}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    model = get_model(args.model)
+    result = model.verify(quick=args.quick, progress=not args.json)
+    print(dumps(result.to_dict()) if args.json else result.table())
+    return 0 if result.passed else 1
+
+
+def cmd_reproduce(args) -> int:
+    import papers
+
+    paper = papers.get(args.paper)
+    out = Path(args.out or f"{args.paper}-figures")
+    written = paper.reproduce(out, quick=args.quick)
+    (out / "command.txt").write_text(provenance()["command"] + "\n"
+                                     + provenance()["versions"] + "\n")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_cite(args) -> int:
+    print("\n\n".join(get_model(args.model).citations))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="theorylab", description="Replica theory of neural networks, "
+                     "checked against simulations.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("models", help="models, their parameters, phases and lines")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_models)
+
+    p = sub.add_parser("solve", help="solve at one point")
+    p.add_argument("model")
+    p.add_argument("params", nargs="*", metavar="key=value")
+    p.add_argument("--phase", help="solve this phase's branch instead of the thermodynamic state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_solve)
+
+    p = sub.add_parser("line", help="locate a transition line")
+    p.add_argument("model")
+    p.add_argument("name")
+    p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_line)
+
+    p = sub.add_parser("diagram", help="phase diagram: netCDF + PNG + the command")
+    p.add_argument("model")
+    p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
+    p.add_argument("--preset")
+    p.add_argument("--out", help="output folder (default MODEL-diagram)")
+    p.add_argument("--workers", type=int, help="local processes (default: all cores)")
+    p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=cmd_diagram)
+
+    p = sub.add_parser("simulate", help="simulate at one point (means ± standard errors)")
+    p.add_argument("model")
+    p.add_argument("params", nargs="*", metavar="key=value")
+    p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser("verify", help="theory vs simulation; exit 1 on disagreement")
+    p.add_argument("model")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("reproduce", help="regenerate a paper's figures")
+    p.add_argument("paper")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", help="output folder (default PAPER-figures)")
+    p.set_defaults(run=cmd_reproduce)
+
+    p = sub.add_parser("cite", help="BibTeX of the papers behind a model")
+    p.add_argument("model")
+    p.set_defaults(run=cmd_cite)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``theorylab`` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except ParameterError as err:
+        print(f"theorylab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
