@@ -118,10 +118,10 @@ class System:
         one, zero = np.ones_like(alpha), np.zeros_like(alpha)
         if self.P == 2:
             # spin glass: the T = 0 solution C = k/(1+k), k = sqrt(2/(pi alpha)) (spec §2.1 with
-            # m = 0), capped so that q = 1 - C T stays positive.
-            with np.errstate(divide="ignore"):
-                k = np.sqrt(2.0 / (np.pi * np.maximum(alpha, 1e-300)))
-            C_sg = np.minimum(k / (1 + k), 0.5 / np.maximum(T, 1e-300))
+            # m = 0),
+            # capped so that q = 1 - C T stays positive and r finite as alpha -> 0.
+            C_sg = np.minimum(1.0 / (1.0 + np.sqrt(np.pi * alpha / 2)),
+                              np.minimum(0.5 / np.maximum(T, 1e-300), 0.99))
             starts = {
                 "retrieval": np.array([one, 0.1 * one, one]),
                 "spin-glass": np.array([zero, C_sg, 1.0 / (1.0 - C_sg) ** 2]),
