@@ -130,7 +130,7 @@ def cmd_diagram(args) -> int:
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
-    ds.attrs.update(provenance())
+    ds.attrs.update(provenance(args.argv))
     nc = save_dataset(ds, out, stem)
     png = out / f"{stem}.png"
     model.plot_diagram(ds, png)
@@ -172,8 +172,8 @@ def cmd_reproduce(args) -> int:
     paper = papers.get(args.paper)
     out = Path(args.out or f"{args.paper}-figures")
     written = paper.reproduce(out, quick=args.quick)
-    (out / "command.txt").write_text(provenance()["command"] + "\n"
-                                     + provenance()["versions"] + "\n")
+    record = provenance(args.argv)
+    (out / "command.txt").write_text(record["command"] + "\n" + record["versions"] + "\n")
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -246,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``theorylab`` console script."""
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.run(args)
     except ParameterError as err:
         print(f"theorylab: error: {err}", file=sys.stderr)

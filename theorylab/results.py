@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,20 +28,20 @@ def package_version() -> str:
         return "unknown"
 
 
-def provenance() -> dict[str, str]:
-    """The exact command line and the versions that produced a result."""
+def provenance(argv: list[str] | None = None) -> dict[str, str]:
+    """The exact command and the versions that produced a result.
+
+    ``argv`` are the ``theorylab`` command's arguments; without them, this process's command
+    line is recorded.
+    """
     versions = {"theorylab": package_version(), "python": platform.python_version()}
     for name in ("numpy", "scipy", "sympy", "numba", "xarray"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
-    return {
-        "command": " ".join(["theorylab", *sys.argv[1:]])
-        if Path(sys.argv[0]).name in ("theorylab", "__main__.py")
-        else " ".join(sys.argv),
-        "versions": json.dumps(versions),
-    }
+    command = shlex.join(["theorylab", *argv]) if argv is not None else shlex.join(sys.argv)
+    return {"command": command, "versions": json.dumps(versions)}
 
 
 def _jsonable(x: object) -> object:
