@@ -91,6 +91,9 @@ def _pairing(P: int, zero_temperature: bool) -> dict[sp.Symbol, sp.Symbol]:
 def equations(P: int, zero_temperature: bool = False) -> symbolic.CompiledEquations:
     """The RS saddle-point equations of order P, derived and compiled (cached).
 
+    Compiled once per process from :func:`symbolic_equations`, which is derived once per
+    machine and kept on disk (:func:`derivations.symbolic.cached_on_disk`).
+
     Parameters
     ----------
     P
@@ -106,18 +109,28 @@ def equations(P: int, zero_temperature: bool = False) -> symbolic.CompiledEquati
         (m,) [P >= 3, T = 0, where q = 1]. Its ``energy`` is u = ∂(βf)/∂β (T = 0: the ground
         state energy per spin).
     """
+    return symbolic_equations(P, zero_temperature).compile()
+
+
+@symbolic.cached_on_disk
+def symbolic_equations(P: int, zero_temperature: bool = False) -> symbolic.Derivation:
+    """The RS saddle-point equations of :func:`equations`, derived but not compiled.
+
+    Kept on disk across processes (:func:`derivations.symbolic.cached_on_disk`).
+    """
     f, variables = free_energy(P)
     u = symbolic.internal_energy(f, beta)
     if not zero_temperature:
-        return symbolic.compile(f, u, variables, _pairing(P, False),
-                                {"alpha": alpha, "T": T}, {beta: 1 / T})
+        return symbolic.derive(f, u, variables, _pairing(P, False),
+                               {"alpha": alpha, "T": T}, {beta: 1 / T})
     scaling = {q: 1 - C / beta}
     f0 = symbolic.zero_temperature(f, beta, scaling)
     u0 = symbolic.zero_temperature(u, beta, scaling)
     variables0 = (m, C, r) if P == 2 else (m,)
-    return symbolic.compile(f0, u0, variables0, _pairing(P, True), {"alpha": alpha})
+    return symbolic.derive(f0, u0, variables0, _pairing(P, True), {"alpha": alpha})
 
 
+@symbolic.cached_on_disk
 def paramagnet_instability(P: int) -> sp.Expr | None:
     """The temperature T_g(α) below which the paramagnet m = q = 0 is linearly unstable.
 
@@ -125,7 +138,8 @@ def paramagnet_instability(P: int) -> sp.Expr | None:
     (:func:`derivations.symbolic.linearised_map`): the highest temperature at which it has an
     eigenvalue 1, where the spin-glass branch bifurcates continuously. P = 2 gives the AGS line
     T_g = 1 + √α; for P >= 3 the mean m^{P−1} and variance ∝ q^{P−1} are flat at zero, the
-    linearised map vanishes and the paramagnet is always locally stable (``None``).
+    linearised map vanishes and the paramagnet is always locally stable (``None``). Kept on disk
+    across processes (:func:`derivations.symbolic.cached_on_disk`).
     """
     f, variables = free_energy(P)
     solved = symbolic.fixed_point_map(f, _pairing(P, False))

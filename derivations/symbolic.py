@@ -13,7 +13,10 @@ which every Gaussian average is a :class:`GaussianAverage`; this module derives 
   (:func:`linearised_map`, :func:`bifurcation_temperatures`);
 * fast numpy functions of all of these (:func:`compile` → :class:`CompiledEquations`), each
   average evaluated by :func:`theorylab.gaussian.expect` or, for piecewise-polynomial integrands,
-  in closed form.
+  in closed form. Compiling is two steps: :func:`derive` does the (slow) sympy work and returns
+  a picklable :class:`Derivation`, whose :meth:`Derivation.compile` only lambdifies (fast);
+* a cache of derivations on disk (:func:`cached_on_disk`), so that a new process does not
+  repeat the sympy work: a model decorates the function that returns its :class:`Derivation`.
 
 Conventions
 -----------
@@ -30,9 +33,18 @@ The derivative rule. With h = μ + √v z, ∂_μ E g = E g' and, by Stein's lem
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, wraps
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import sympy as sp
@@ -136,33 +148,35 @@ def has_closed_form(average: GaussianAverage) -> bool:
                if f.has(h))
 
 
+_H = sp.Dummy("h", real=True)
+_MEAN, _VAR = sp.Dummy("mean", real=True), sp.Dummy("var", positive=True)
+
+
 @cache
-def _standard_closed_form(g: sp.Expr, h: sp.Symbol, mean: sp.Symbol, var: sp.Symbol) -> sp.Expr:
-    """∫ g(h) N(h; mean, var) dh for a piecewise-polynomial g, by sympy integration.
+def _standard_closed_form(g: sp.Expr) -> sp.Expr:
+    """∫ g(h) N(h; mean, var) dh for a piecewise-polynomial g of the generic field ``_H``, as an
+    expression in the generic ``_MEAN`` and ``_VAR`` (so each integrand is integrated once).
 
     |h| and sign h are split at h = 0 (each half integrated with h of definite sign); δ(h) is
     integrated over the whole line.
     """
-    density = sp.exp(-(h - mean) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    density = sp.exp(-(_H - _MEAN) ** 2 / (2 * _VAR)) / sp.sqrt(2 * sp.pi * _VAR)
     if g.has(sp.DiracDelta):
-        result = sp.integrate(g * density, (h, -sp.oo, sp.oo))
+        result = sp.integrate(g * density, (_H, -sp.oo, sp.oo))
     else:
         positive, negative = sp.Dummy(positive=True), sp.Dummy(negative=True)
-        result = (sp.integrate((g * density).subs(h, positive), (positive, 0, sp.oo))
-                  + sp.integrate((g * density).subs(h, negative), (negative, -sp.oo, 0)))
+        result = (sp.integrate((g * density).subs(_H, positive), (positive, 0, sp.oo))
+                  + sp.integrate((g * density).subs(_H, negative), (negative, -sp.oo, 0)))
     if result.has(sp.Integral):
         raise ValueError(f"sympy could not integrate the Gaussian average of {g}")
     return sp.simplify(result.rewrite(sp.erf))
-
-
-_MEAN, _VAR = sp.Dummy("mean", real=True), sp.Dummy("var", positive=True)
 
 
 def closed_form(average: GaussianAverage) -> sp.Expr:
     """The exact value (erf / exp) of an average with :func:`has_closed_form` integrand."""
     if not has_closed_form(average):
         raise ValueError(f"no closed form for {average}")
-    value = _standard_closed_form(average.integrand, average.variable, _MEAN, _VAR)
+    value = _standard_closed_form(average.integrand.xreplace({average.variable: _H}))
     return value.subs({_MEAN: average.mean, _VAR: average.var})
 
 
@@ -203,7 +217,9 @@ def solve_for(condition: sp.Expr, x: sp.Symbol) -> sp.Expr:
     solutions = sp.solve(sp.Mul(*kept), x, dict=False)
     if len(solutions) != 1:
         raise ValueError(f"{condition} = 0 has {len(solutions)} solutions for {x}: {solutions}")
-    return solutions[0].xreplace({d: a for a, d in opaque.items()})
+    # Factored, not expanded: q/(1 - β(1 - q))² rather than q/(β²q² - 2β²q + ...), which
+    # would lose digits to cancellation near the pole the AGS spin glass sits next to.
+    return sp.factor(solutions[0]).xreplace({d: a for a, d in opaque.items()})
 
 
 def fixed_point_map(
@@ -321,14 +337,13 @@ class _GaussianGroup:
 class _NumericExpressions:
     """A tuple of expressions with averages, evaluated on numpy arrays.
 
-    Closed-form averages are substituted; the others are grouped by (mean, var) and computed
-    with :func:`theorylab.gaussian.quadrature`, their integrands lambdified as functions of
-    (h, *arguments); the rest of each expression is lambdified with the averages as inputs.
+    The averages (those left once :func:`derive` has integrated the closed forms) are grouped by
+    (mean, var) and computed with :func:`theorylab.gaussian.quadrature`, their integrands
+    lambdified as functions of (h, *arguments); the rest of each expression is lambdified with
+    the averages as inputs.
     """
 
     def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol]):
-        exprs = [e.xreplace({a: closed_form(a) for a in averages(e) if has_closed_form(a)})
-                 for e in exprs]
         numeric = sorted(set().union(*(averages(e) for e in exprs)), key=sp.default_sort_key)
         h = sp.Dummy("h", real=True)
         groups: dict[tuple[sp.Expr, sp.Expr], list[GaussianAverage]] = {}
@@ -428,16 +443,61 @@ class CompiledEquations:
         return _broadcast_stack(values, shape)[0]
 
 
-def compile(
+@dataclass(frozen=True)
+class Derivation:
+    """Saddle-point equations derived by :func:`derive`, not yet compiled.
+
+    Plain (picklable) sympy data, so a model can keep it across processes with
+    :func:`cached_on_disk`; :meth:`compile` turns it into numpy functions by lambdify alone.
+
+    Attributes
+    ----------
+    variables
+        The order parameters, in the order of the compiled arrays.
+    parameters
+        Public name -> symbol of each control parameter.
+    free_energy, energy, stationarity, fixed_point
+        f, u, ∂f/∂x and F(x), averages as :class:`GaussianAverage`.
+    evaluated
+        The same four groups ready to be evaluated (keys "free_energy", "energy",
+        "stationarity", "fixed_point"): definitions substituted and every average with a closed
+        form integrated.
+    """
+
+    variables: tuple[sp.Symbol, ...]
+    parameters: dict[str, sp.Symbol]
+    free_energy: sp.Expr
+    energy: sp.Expr
+    stationarity: tuple[sp.Expr, ...]
+    fixed_point: tuple[sp.Expr, ...]
+    evaluated: dict[str, tuple[sp.Expr, ...]]
+
+    def compile(self) -> CompiledEquations:
+        """The derived expressions as vectorised numpy functions."""
+        symbols = (*self.variables, *self.parameters.values())
+        return CompiledEquations(
+            variables=tuple(str(x) for x in self.variables),
+            parameters=tuple(self.parameters),
+            symbols=symbols,
+            free_energy_expr=self.free_energy,
+            energy_expr=self.energy,
+            stationarity_exprs=self.stationarity,
+            fixed_point_exprs=self.fixed_point,
+            _numeric={name: _NumericExpressions(group, symbols)
+                      for name, group in self.evaluated.items()},
+        )
+
+
+def derive(
     free_energy: sp.Expr,
     energy: sp.Expr,
     variables: Sequence[sp.Symbol],
     pairing: Mapping[sp.Symbol, sp.Symbol],
     parameters: Mapping[str, sp.Symbol],
     definitions: Mapping[sp.Symbol, sp.Expr] | None = None,
-) -> CompiledEquations:
-    """Derive the stationarity conditions and the fixed-point map of ``free_energy`` and compile
-    them, with f and u, to numpy.
+) -> Derivation:
+    """Derive the stationarity conditions and the fixed-point map of ``free_energy``, and
+    integrate the closed-form averages of all expressions (the sympy work of :func:`compile`).
 
     Parameters
     ----------
@@ -451,36 +511,129 @@ def compile(
     parameters
         Public name -> symbol of each control parameter (e.g. ``{"alpha": α, "T": T}``).
     definitions
-        Symbols expressed through the parameters, substituted before compiling (e.g. β = 1/T).
+        Symbols expressed through the parameters, substituted before evaluation (e.g. β = 1/T).
 
     Raises
     ------
     ValueError
-        If the pairing does not cover the variables, or a condition cannot be solved uniquely.
+        If the pairing does not cover the variables, a condition cannot be solved uniquely, or
+        an expression depends on symbols that are neither variables nor parameters.
     """
     variables = tuple(variables)
     if set(pairing) != set(variables) or set(pairing.values()) != set(variables):
         raise ValueError("pairing must map the variables one-to-one onto the variables")
     conditions = stationarity(free_energy, variables)
-    solved = fixed_point_map(free_energy, pairing)
-    fixed_point = tuple(solved[x] for x in variables)
-    symbols = (*variables, *parameters.values())
+    condition_of = dict(zip(variables, conditions, strict=True))
+    fixed_point = tuple(solve_for(condition_of[pairing[x]], x) for x in variables)
+    symbols = {*variables, *parameters.values()}
     definitions = definitions or {}
-    exprs = {"free_energy": (free_energy,), "energy": (energy,),
-             "stationarity": conditions, "fixed_point": fixed_point}
-    for name, group in exprs.items():
-        extra = set().union(*(e.subs(definitions).free_symbols for e in group)) - set(symbols)
+    groups = {"free_energy": (free_energy,), "energy": (energy,),
+              "stationarity": conditions, "fixed_point": fixed_point}
+    groups = {name: tuple(e.subs(definitions) for e in group) for name, group in groups.items()}
+    for name, group in groups.items():
+        extra = set().union(*(e.free_symbols for e in group)) - symbols
         if extra:
             raise ValueError(f"{name} depends on undeclared symbols {extra}")
-    numeric = {name: _NumericExpressions([e.subs(definitions) for e in group], symbols)
-               for name, group in exprs.items()}
-    return CompiledEquations(
-        variables=tuple(str(x) for x in variables),
-        parameters=tuple(parameters),
-        symbols=symbols,
-        free_energy_expr=free_energy,
-        energy_expr=energy,
-        stationarity_exprs=conditions,
-        fixed_point_exprs=fixed_point,
-        _numeric=numeric,
+    closed = {a: closed_form(a) for group in groups.values() for e in group
+              for a in averages(e) if has_closed_form(a)}
+    return Derivation(
+        variables=variables,
+        parameters=dict(parameters),
+        free_energy=free_energy,
+        energy=energy,
+        stationarity=conditions,
+        fixed_point=fixed_point,
+        evaluated={name: tuple(e.xreplace(closed) for e in group)
+                   for name, group in groups.items()},
     )
+
+
+def compile(
+    free_energy: sp.Expr,
+    energy: sp.Expr,
+    variables: Sequence[sp.Symbol],
+    pairing: Mapping[sp.Symbol, sp.Symbol],
+    parameters: Mapping[str, sp.Symbol],
+    definitions: Mapping[sp.Symbol, sp.Expr] | None = None,
+) -> CompiledEquations:
+    """Derive the stationarity conditions and the fixed-point map of ``free_energy`` and compile
+    them, with f and u, to numpy: ``derive(...).compile()`` (arguments and errors of
+    :func:`derive`).
+    """
+    return derive(free_energy, energy, variables, pairing, parameters, definitions).compile()
+
+
+# --- a cache of derivations on disk -----------------------------------------------------------
+
+_Result = TypeVar("_Result")
+
+
+def cache_directory() -> Path:
+    """Where derivations are kept: ``$THEORYLAB_CACHE``, else ``$XDG_CACHE_HOME/theorylab``,
+    else ``~/.cache/theorylab``."""
+    explicit = os.environ.get("THEORYLAB_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "theorylab"
+
+
+def _source_digest(module: str) -> str:
+    """SHA-256 of the source file of the imported module ``module``."""
+    return hashlib.sha256(Path(sys.modules[module].__file__).read_bytes()).hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place, so a reader
+    never sees a partial file; if the disk refuses (read-only, full), nothing is written."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+def cached_on_disk(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Keep the results of a derivation in files, so that later processes load them.
+
+    For a function of a few plain arguments (ints, bools, strings: their ``repr`` identifies
+    them) returning picklable sympy data, such as a :class:`Derivation` or an expression.
+    An entry lives in ``cache_directory()/derivations`` and is keyed by a SHA-256 hash of
+
+    * the source text of this module and of the function's module (as read when the function
+      is decorated, i.e. imported), so that editing the derivation code never reuses an entry;
+    * the sympy and Python versions;
+    * the function's name and its arguments as bound to its signature (defaults applied).
+
+    The key itself is stored in the entry and compared on loading. An entry that is missing,
+    unreadable, corrupt or of another key is derived afresh and (re)written atomically (a
+    temporary file renamed into place); if it cannot be written the result is still returned.
+    Entries are pickles: the cache directory must be trusted, like ``__pycache__``.
+    """
+    signature = inspect.signature(function)
+    context = (_source_digest(__name__), _source_digest(function.__module__), sp.__version__,
+               sys.version_info[:2], function.__module__, function.__qualname__)
+
+    @wraps(function)
+    def cached(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = repr((*context, tuple(bound.arguments.items())))
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        path = (cache_directory() / "derivations"
+                / f"{function.__module__}.{function.__name__}-{digest[:32]}.pickle")
+        with contextlib.suppress(Exception):  # missing, unreadable or corrupt: derive afresh
+            with path.open("rb") as file:
+                stored, value = pickle.load(file)
+            if stored == key:
+                return value
+        value = function(*args, **kwargs)
+        _write_atomically(path, pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+        return value
+
+    return cached

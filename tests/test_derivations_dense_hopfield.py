@@ -129,7 +129,10 @@ def test_dense_fixed_point_is_derived(P, m, q, alpha, T):
 @given(overlaps, st.floats(0.0, 0.95), st.floats(0.05, 5.0), loads)
 def test_ags_zero_temperature_fixed_point_is_derived(m, C, r, alpha):
     derived = dh.equations(2, zero_temperature=True).fixed_point([m, C, r], {"alpha": alpha})
-    np.testing.assert_allclose(derived, ags_map_zero_temperature(m, C, r, alpha), rtol=1e-13)
+    # atol: C = 2 E δ(h) underflows to subnormal numbers (~1e-314) far in the tail, where only
+    # absolute agreement is meaningful.
+    np.testing.assert_allclose(derived, ags_map_zero_temperature(m, C, r, alpha), rtol=1e-13,
+                               atol=1e-300)
 
 
 @pytest.mark.parametrize("P", [3, 4])

@@ -118,7 +118,10 @@ def quadrature(
     # Tail probabilities (below z, above z) of every node; the pair sums to one.
     p = np.concatenate([below * lower, below + above * upper], axis=-1)
     q = np.concatenate([above + below * upper, above * lower], axis=-1)
-    z = np.where(p < q, special.ndtri(np.maximum(p, _TINY)), -special.ndtri(np.maximum(q, _TINY)))
+    # Φ⁻¹ of the smaller tail only, with the sign of the side it is on (one ndtri per node).
+    lower_tail = p < q
+    z = special.ndtri(np.maximum(np.where(lower_tail, p, q), _TINY))
+    z = np.where(lower_tail, z, -z)
     h = np.where(degenerate, mean[..., None], mean[..., None] + s * z)
     w = np.concatenate([below * w_ref, above * w_ref], axis=-1)
     w = np.where(degenerate, np.arange(nodes) == 0, w)

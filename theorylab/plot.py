@@ -41,7 +41,7 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
             ax.fill_between([], [], color=PHASE_COLOURS[i], label=f"{name} (phase)")
     bad = np.argwhere(phase < 0)
     if bad.size:
-        ax.plot(x[bad[:, 1]], y[bad[:, 0]], "kx", ms=3, label="no converged branch")
+        ax.plot(x[bad[:, 1]], y[bad[:, 0]], "kx", ms=3, label="no stable converged branch")
     lines = [s for s in ds.attrs.get("lines", "").split(",") if s]
     kinds = ds.attrs.get("line_kinds", "").split(",")
     for k, (line, kind) in enumerate(zip(lines, kinds, strict=False)):

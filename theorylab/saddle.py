@@ -120,7 +120,9 @@ def stability(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
 def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
           tol: float = 1e-11, maxiter: int = 1000, damping: float = 0.5, memory: int = 4,
           newton_below: float = 1e-3, patience: int = 100, lower: np.ndarray | None = None,
-          upper: np.ndarray | None = None) -> FixedPointResult:
+          upper: np.ndarray | None = None,
+          keep: Callable[[np.ndarray, Mapping[str, object]], np.ndarray] | None = None,
+          ) -> FixedPointResult:
     """Find x = F(x) at every point.
 
     Parameters
@@ -148,6 +150,10 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         as not converged rather than iterated to ``maxiter``).
     lower, upper
         Per-variable bounds, shape (n,) (e.g. 0 <= q <= 1); iterates are clipped to them.
+    keep
+        Optional ``keep(x, params) -> bool array``: a point whose iterate fails it has left the
+        branch being followed (e.g. m has collapsed from a retrieval start); it is no longer
+        iterated and is reported as not converged.
     """
     params = {k: (np.asarray(v, dtype=float) if np.ndim(v) else v) for k, v in params.items()}
     sizes = [v.size for v in params.values() if isinstance(v, np.ndarray) and v.ndim]
@@ -205,15 +211,17 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
             dX[slot][:, active] = x_new - xa
             dG[slot][:, active] = g_new - ga
             slot = (slot + 1) % memory
-        keep = np.isfinite(r_new)
-        x[:, active[keep]], g[:, active[keep]] = x_new[:, keep], g_new[:, keep]
-        res[active[keep]] = r_new[keep]
-        alive[active[~keep]] = False
+        finite = np.isfinite(r_new)
+        x[:, active[finite]], g[:, active[finite]] = x_new[:, finite], g_new[:, finite]
+        res[active[finite]] = r_new[finite]
+        alive[active[~finite]] = False
         iters[active] += 1
         improved = res[active] < 0.9 * best[active]
         best[active] = np.where(improved, res[active], best[active])
         since[active] = np.where(improved, 0, since[active] + 1)
         alive[active[since[active] > patience]] = False
+        if keep is not None:
+            alive[active] &= keep(x[:, active], p)
     converged = np.isfinite(res) & (res <= tol) & np.all(np.isfinite(x), axis=0)
     return FixedPointResult(x=x, converged=converged, residual=res, iterations=iters, tol=tol)
 
