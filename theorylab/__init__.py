@@ -53,7 +53,8 @@ def diagram(model: str, *, executor=None, store=None, progress: bool = False, **
     """A phase diagram as an ``xarray.Dataset``.
 
     The two ``diagram_axes`` of the model are given as arrays or ``(start, stop, num)``
-    tuples (inclusive, like ``numpy.linspace``); other parameters are fixed values.
+    tuples (inclusive, like ``numpy.linspace``, or ``numpy.geomspace`` on the model's
+    ``log_axes``); other parameters are fixed values.
     """
     m = _registry.get(model)
     axes = {}
@@ -61,7 +62,8 @@ def diagram(model: str, *, executor=None, store=None, progress: bool = False, **
         if name not in params:
             raise ParameterError(f"diagram needs {name} as (start, stop, num) or an array")
         value = params.pop(name)
-        axes[name] = (np.linspace(*value) if isinstance(value, tuple) and len(value) == 3
+        spacing = np.geomspace if name in m.log_axes else np.linspace
+        axes[name] = (spacing(*value) if isinstance(value, tuple) and len(value) == 3
                       else np.asarray(value, dtype=float))
         for v in axes[name]:
             m.parameter(name).check(float(v))

@@ -26,13 +26,14 @@ class _Parser(argparse.ArgumentParser):
         raise ParameterError(message)
 
 
-def _value(model, key: str, text: str, ranges: bool):
-    """Parse ``key=text``: a range start:stop:num (where allowed), a comma list, or a value."""
+def _value(model, key: str, text: str, ranges: bool, log: bool = False):
+    """Parse ``key=text``: a range start:stop:num (where allowed; geometric if ``log``), a
+    comma list, or a value."""
     p = model.parameter(key)
     if ":" in text:
         if not ranges:
             raise ParameterError(f"{key} takes a single value here (got range {text!r})")
-        return parse_axis(p, text)
+        return parse_axis(p, text, log)
     if "," in text and p.kind != "floats":
         if not ranges:
             raise ParameterError(f"{key} takes a single value here (got list {text!r})")
@@ -107,7 +108,8 @@ def cmd_diagram(args) -> int:
             raise ParameterError(f"expected key=value or key=start:stop:num, got {item!r}")
         key, text = item.split("=", 1)
         given[key] = text
-    values = {k: _value(model, k, v, ranges=True) for k, v in given.items()}
+    values = {k: _value(model, k, v, ranges=True, log=k in model.log_axes)
+              for k, v in given.items()}
     axes = {}
     for name in model.diagram_axes:
         if name not in values or np.ndim(values[name]) == 0:
@@ -117,7 +119,10 @@ def cmd_diagram(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be an integer >= 1 (got {args.workers})")
     out = Path(args.out or f"{model.name}-diagram")
-    stem = model.name + "".join(f"_{k}{v}" for k, v in values.items())
+    # File names carry the fixed parameters that differ from their defaults.
+    stem = model.name + "".join(
+        f"_{k}{v:g}" if isinstance(v, float | int) else f"_{k}{v}"
+        for k, v in values.items() if v != model.parameter(k).default)
     executor = sweep.make_executor(args.workers, args.scheduler)
     store = out / f".sweep-{sweep.store_key([{**axes, **values}], stem)}"
     try:
@@ -253,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as err:
         print(f"theorylab: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class Model:
         BibTeX entries of the papers whose results are used.
     diagram_axes : tuple of str
         The two control parameters a diagram spans, (x, y).
+    log_axes : tuple of str
+        Diagram axes whose ``start:stop:num`` ranges are spaced logarithmically (e.g. time).
     presets : Mapping[str, Mapping[str, str]]
         Named diagram settings (``key -> value or start:stop:num``), for ``--preset``.
     """
@@ -76,6 +78,7 @@ class Model:
     lines: Mapping[str, LineInfo] = {}
     citations: tuple[str, ...] = ()
     diagram_axes: tuple[str, str] = ("", "")
+    log_axes: tuple[str, ...] = ()
     presets: Mapping[str, Mapping[str, str]] = {}
 
     # --- parameters ---------------------------------------------------------------------------

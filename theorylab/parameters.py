@@ -139,8 +139,9 @@ def validate(parameters: Iterable[Parameter], given: Mapping[str, object]) -> di
     return values
 
 
-def parse_axis(parameter: Parameter, text: str) -> np.ndarray:
-    """Parse ``start:stop:num`` (inclusive, like ``numpy.linspace``) into checked values."""
+def parse_axis(parameter: Parameter, text: str, log: bool = False) -> np.ndarray:
+    """Parse ``start:stop:num`` (inclusive, like ``numpy.linspace``; ``numpy.geomspace`` when
+    ``log``) into checked values."""
     parts = text.split(":")
     if len(parts) != 3:
         raise ParameterError(f"{parameter.name} range must be start:stop:num (got {text!r})")
@@ -153,9 +154,14 @@ def parse_axis(parameter: Parameter, text: str) -> np.ndarray:
         ) from None
     if num < 1:
         raise ParameterError(f"{parameter.name} range needs num >= 1 (got {text!r})")
-    values = np.linspace(start, stop, num)
     for v in (start, stop):
         parameter.check(v)
+    if log:
+        if start <= 0 or stop <= 0:
+            raise ParameterError(f"{parameter.name} is a logarithmic axis: its range needs "
+                                 f"start > 0 and stop > 0 (got {text!r})")
+        return np.geomspace(start, stop, num)
+    values = np.linspace(start, stop, num)
     if parameter.kind == "int":
         return np.unique(np.round(values).astype(int))
     return values
