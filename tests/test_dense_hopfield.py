@@ -197,3 +197,28 @@ def test_diagram_small_grid_agrees_with_pointwise_solves():
             assert float(cell.m) == pytest.approx(sol.order_parameters["m"], abs=1e-9)
     assert ds["retrieval-spinodal__alpha"].sel({"retrieval-spinodal__point": 0}) == \
         pytest.approx(0.1379056, abs=1e-6)
+
+
+# --- theory against Monte Carlo ----------------------------------------------------------------
+
+def test_verify_quick_theory_against_monte_carlo():
+    """P = 2 at N = 4000 and P = 3, 4 at small N, retrieval and paramagnet: every row agrees
+    within 3 standard errors plus the finite-size allowance (spec §4, §8)."""
+    result = tl.verify("dense-hopfield", quick=True)
+    assert {r.point["P"] for r in result.rows} == {2, 3, 4}
+    assert {r.quantity for r in result.rows} == {"m", "abs_m", "energy"}
+    assert result.passed, result.table()
+    p2 = next(r for r in result.rows if r.point["P"] == 2 and r.quantity == "m")
+    # AGS retrieval at N = 4000 agrees to about 0.01 or better (spec §4)
+    assert abs(p2.theory - p2.simulation) < 0.01
+
+
+@pytest.mark.slow
+def test_verify_full_theory_against_monte_carlo():
+    result = tl.verify("dense-hopfield", quick=False)
+    assert result.passed, result.table()
+
+
+def test_finite_size_allowance_is_the_signal_deficit():
+    # prod_{k<P} (1 - k/N) for P = 3, N = 200 is 0.985 (spec §8)
+    assert dh.finite_size_allowance("m", 3, 200) == pytest.approx(1 - 199 * 198 / 200**2)
