@@ -222,3 +222,12 @@ def test_verify_full_theory_against_monte_carlo():
 def test_finite_size_allowance_is_the_signal_deficit():
     # prod_{k<P} (1 - k/N) for P = 3, N = 200 is 0.985 (spec §8)
     assert dh.finite_size_allowance("m", 3, 200) == pytest.approx(1 - 199 * 198 / 200**2)
+
+
+@pytest.mark.parametrize("P, alpha", [(3, 0.15), (4, 0.05)])
+def test_rs_spin_glass_ground_state_energy(P, alpha):
+    # §8: at T = 0 the RS glass (m = 0, q = 1) has e = -sqrt(2 xi'(1) / pi), with the noise
+    # covariance xi(q) = alpha P! q^P / 4 of this convention (lambda = 1/2).
+    sol = tl.solve("dense-hopfield", phase="spin-glass", P=P, alpha=alpha, T=0)
+    xi_prime = alpha * math.factorial(P) * P / 4
+    assert sol.free_energy == pytest.approx(-math.sqrt(2 * xi_prime / math.pi), abs=1e-12)

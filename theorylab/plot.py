@@ -32,7 +32,7 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
     names = ds.attrs["phases"].split(",")
     x, y = ds[xname].values, ds[yname].values
     phase = ds["phase"].transpose(yname, xname).values
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.4, 4.8), layout="constrained")
     cmap = ListedColormap(["#000000", *PHASE_COLOURS[: len(names)]])
     norm = BoundaryNorm(np.arange(-1.5, len(names)), cmap.N)
     ax.pcolormesh(x, y, phase, cmap=cmap, norm=norm, shading="nearest")
@@ -41,7 +41,7 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
             ax.fill_between([], [], color=PHASE_COLOURS[i], label=f"{name} (phase)")
     bad = np.argwhere(phase < 0)
     if bad.size:
-        ax.plot(x[bad[:, 1]], y[bad[:, 0]], "kx", ms=3, label="no stable converged branch")
+        ax.plot(x[bad[:, 1]], y[bad[:, 0]], "kx", ms=3, label="no selectable state (flagged)")
     lines = [s for s in ds.attrs.get("lines", "").split(",") if s]
     kinds = ds.attrs.get("line_kinds", "").split(",")
     for k, (line, kind) in enumerate(zip(lines, kinds, strict=False)):
@@ -56,7 +56,7 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
     ax.set_xlabel(ds[xname].attrs.get("long_name", xname))
     ax.set_ylabel(ds[yname].attrs.get("long_name", yname))
     ax.set_title(title or ds.attrs.get("title", ""), fontsize=10)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    fig.legend(fontsize=8, loc="outside right upper", frameon=False)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 

@@ -140,7 +140,7 @@ class System:
                 starts["paramagnet"] = np.array([zero, 1.0 / T, zero])
             return starts
         if self.zero_temperature:
-            return {"retrieval": np.array([one])}
+            return {"retrieval": np.array([one]), "spin-glass": np.array([zero])}
         return {"retrieval": np.array([one, one]), "spin-glass": np.array([zero, one]),
                 "paramagnet": np.array([zero, zero])}
 
@@ -386,6 +386,9 @@ def retrieval_thermodynamic(P: int, *, T: float) -> dict:
     diff = _retrieval_advantage(data)
     sign = np.flatnonzero(np.isfinite(diff[:-1]) & np.isfinite(diff[1:])
                           & (np.sign(diff[:-1]) != np.sign(diff[1:])))
+    if not np.isfinite(diff).any():
+        return {"T": T, "alpha": None, "found": False,
+                "message": "no other selectable phase to compare with along the branch"}
     if sign.size == 0:
         where = "below" if np.nanmax(diff) < 0 else "above"
         return {"T": T, "alpha": None, "found": False,
