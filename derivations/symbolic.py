@@ -442,6 +442,13 @@ class CompiledEquations:
         values, shape = self._evaluate("energy", x, params, nodes)
         return _broadcast_stack(values, shape)[0]
 
+    def jacobian(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+                 nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """dF_i/dx_j of the fixed-point map, derived symbolically; shape (n_vars, n_vars, *G)."""
+        values, shape = self._evaluate("jacobian", x, params, nodes)
+        n = len(self.variables)
+        return _broadcast_stack(values, shape).reshape(n, n, *shape)
+
 
 @dataclass(frozen=True)
 class Derivation:
@@ -461,7 +468,7 @@ class Derivation:
     evaluated
         The same four groups ready to be evaluated (keys "free_energy", "energy",
         "stationarity", "fixed_point"): definitions substituted and every average with a closed
-        form integrated.
+        form integrated; and "jacobian", dF_i/dx_j (row-major), derived from them.
     """
 
     variables: tuple[sp.Symbol, ...]
@@ -536,6 +543,13 @@ def derive(
             raise ValueError(f"{name} depends on undeclared symbols {extra}")
     closed = {a: closed_form(a) for group in groups.values() for e in group
               for a in averages(e) if has_closed_form(a)}
+    evaluated = {name: tuple(e.xreplace(closed) for e in group)
+                 for name, group in groups.items()}
+    # dF_i/dx_j, differentiated after the closed forms are in (their derivatives are ordinary
+    # functions; the remaining averages differentiate by the heat-equation rule and share the
+    # quadrature of F's averages, having the same mean and variance).
+    evaluated["jacobian"] = tuple(sp.diff(F, x) for F in evaluated["fixed_point"]
+                                  for x in variables)
     return Derivation(
         variables=variables,
         parameters=dict(parameters),
@@ -543,8 +557,7 @@ def derive(
         energy=energy,
         stationarity=conditions,
         fixed_point=fixed_point,
-        evaluated={name: tuple(e.xreplace(closed) for e in group)
-                   for name, group in groups.items()},
+        evaluated=evaluated,
     )
 
 

@@ -362,3 +362,28 @@ def test_finite_temperature_tends_to_zero_temperature(P, x0, alpha):
 def test_bad_order_is_refused():
     with pytest.raises(ValueError, match="P must be"):
         dh.equations(1)
+
+
+@pytest.mark.parametrize("P, zero_temperature", [(2, False), (2, True), (3, False), (3, True),
+                                                 (4, False)])
+def test_derived_jacobian_matches_finite_differences(P, zero_temperature):
+    """dF/dx from sympy against central differences of the compiled map (error O(h^2))."""
+    eq = dh.equations(P, zero_temperature)
+    rng = np.random.default_rng(P)
+    n = len(eq.variables)
+    x = rng.uniform(0.2, 0.9, (n, 6))
+    if P == 2:
+        x[-1] = rng.uniform(0.5, 2.0, 6)  # r
+        if zero_temperature:
+            x[1] = rng.uniform(0.0, 0.5, 6)  # C
+    params = {"alpha": rng.uniform(0.01, 0.2, 6)}
+    if not zero_temperature:
+        params["T"] = rng.uniform(0.3, 1.5, 6)
+    J = eq.jacobian(x, params)
+    h = 1e-5
+    for j in range(n):
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        fd = (eq.fixed_point(up, params) - eq.fixed_point(down, params)) / (2 * h)
+        np.testing.assert_allclose(J[:, j], fd, rtol=1e-6, atol=1e-8)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FixedPointMap = Callable[[np.ndarray, Mapping[str, object]], np.ndarray]
+Jacobian = Callable[[np.ndarray, Mapping[str, object]], np.ndarray]
+"""``jacobian(x, params) -> dF_i/dx_j`` of shape (M, n, n), e.g. derived symbolically."""
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,15 @@ def jacobian(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
 
 
 def stability(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
-              lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> np.ndarray:
+              lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+              exact: Jacobian | None = None) -> np.ndarray:
     """Largest real part of the eigenvalues of dF/dx at each point, shape (M,).
 
     Below one: locally stable under the damped fixed-point dynamics. It crosses one at a fold.
+    ``exact`` is the map's Jacobian where known (else central differences).
     """
-    J = jacobian(F, x, params, central=True, lower=lower, upper=upper)
+    J = (exact(x, params) if exact is not None
+         else jacobian(F, x, params, central=True, lower=lower, upper=upper))
     ok = np.all(np.isfinite(J), axis=(1, 2))
     out = np.full(x.shape[1], np.nan)
     if ok.any():
@@ -122,7 +127,7 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
           newton_below: float = 1e-3, patience: int = 100, lower: np.ndarray | None = None,
           upper: np.ndarray | None = None,
           keep: Callable[[np.ndarray, Mapping[str, object]], np.ndarray] | None = None,
-          ) -> FixedPointResult:
+          exact: Jacobian | None = None) -> FixedPointResult:
     """Find x = F(x) at every point.
 
     Parameters
@@ -154,6 +159,9 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         Optional ``keep(x, params) -> bool array``: a point whose iterate fails it has left the
         branch being followed (e.g. m has collapsed from a retrieval start); it is no longer
         iterated and is reported as not converged.
+    exact
+        The map's Jacobian, ``exact(x, params) -> (M, n, n)``, for Newton (else forward
+        differences, n more map evaluations per step).
     """
     params = {k: (np.asarray(v, dtype=float) if np.ndim(v) else v) for k, v in params.items()}
     sizes = [v.size for v in params.values() if isinstance(v, np.ndarray) and v.ndim]
@@ -186,8 +194,9 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
             x_new = _anderson(x_new, ga, dX[:, :, active], dG[:, :, active], damping)
         if newton.any():
             k = np.flatnonzero(newton)
-            x_new[:, k] = _newton_step(F, xa[:, k], ga[:, k], subset(p, k), lower, upper)
-            iters[active[k]] += n
+            x_new[:, k] = _newton_step(F, xa[:, k], ga[:, k], subset(p, k), lower, upper,
+                                       exact)
+            iters[active[k]] += 1 if exact is not None else n
         x_new = _clip(x_new, lower, upper)
         g_new = F(x_new, p) - x_new
         r_new = _residual(g_new)
@@ -243,9 +252,11 @@ def _anderson(x_damped: np.ndarray, g: np.ndarray, dX: np.ndarray, dG: np.ndarra
 
 
 def _newton_step(F: FixedPointMap, x: np.ndarray, g: np.ndarray, params: Mapping[str, object],
-                 lower: np.ndarray | None, upper: np.ndarray | None) -> np.ndarray:
-    """One Newton step on G(x) = F(x) - x with a forward-difference Jacobian."""
-    J = jacobian(F, x, params, fx=g + x, lower=lower, upper=upper)
+                 lower: np.ndarray | None, upper: np.ndarray | None,
+                 exact: Jacobian | None) -> np.ndarray:
+    """One Newton step on G(x) = F(x) - x (exact Jacobian, or forward differences)."""
+    J = (exact(x, params) if exact is not None
+         else jacobian(F, x, params, fx=g + x, lower=lower, upper=upper))
     n = x.shape[0]
     A = J - np.eye(n)
     ok = np.all(np.isfinite(A), axis=(1, 2)) & (np.abs(np.linalg.det(np.where(

@@ -87,11 +87,7 @@ class System:
         return args
 
     def F(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        # The equations' domain: the variances (r, q) non-negative and, P = 2, C < 1. An m
-        # slightly beyond +-1 (a finite-difference step) is harmless and allowed.
-        outside = np.any(x[1:] < self.lower[1:, None], axis=0)
-        if self.P == 2:
-            outside |= x[1] >= 1.0
+        outside = self._outside(x)
         x = np.maximum(x, self.lower[:, None])
         with np.errstate(all="ignore"):
             out = np.array(self.equations.fixed_point(self._native(x, params),
@@ -100,6 +96,37 @@ class System:
             out[1] = (1.0 - out[1]) / params["T"]
         out[:, outside] = np.nan
         return out
+
+    def jacobian(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """dF_i/dx_j in solver variables, shape (M, n, n), from the derived Jacobian.
+
+        P = 2, T > 0: x = (m, C, r) maps affinely to (m, q = 1 - C T, r) and F_C = (1 - F_q)/T,
+        so J = D J_native A with A = diag(1, -T, 1), D = diag(1, -1/T, 1).
+        """
+        outside = self._outside(x)
+        x = np.maximum(x, self.lower[:, None])
+        with np.errstate(all="ignore"):
+            J = np.array(self.equations.jacobian(self._native(x, params), self._args(params),
+                                                 nodes=self.nodes))
+        if self.P == 2 and not self.zero_temperature:
+            T = params["T"]
+            J[1, :] /= -T
+            J[:, 1] *= -T
+        if self.zero_temperature:
+            # At alpha = 0 (taken as alpha -> 0+, see _args) the T = 0 map is flat: every
+            # derivative carries exp(-m^2/(2 alpha r)), which beats its powers of 1/alpha; the
+            # limit 0 is used where inf * 0 would give NaN.
+            J = np.where(np.isfinite(J) | (params["alpha"] > 0), J, 0.0)
+        J[:, :, outside] = np.nan
+        return np.moveaxis(J, 2, 0)
+
+    def _outside(self, x: np.ndarray) -> np.ndarray:
+        """Points outside the equations' domain: a negative variance (r, q) or, P = 2, C >= 1
+        (an m slightly beyond +-1, a finite-difference step, is harmless and allowed)."""
+        outside = np.any(x[1:] < self.lower[1:, None], axis=0)
+        if self.P == 2:
+            outside |= x[1] >= 1.0
+        return outside
 
     def free_energy(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -232,7 +259,7 @@ def solve_points(P: int, alpha: np.ndarray, T: np.ndarray, shape: tuple[int, ...
                 return sys_.classify(x, p) == label
 
             options = {"tol": tol, "lower": sys_.lower, "upper": sys_.upper,
-                       "patience": PATIENCE, "keep": sys_.keep(name)}
+                       "patience": PATIENCE, "keep": sys_.keep(name), "exact": sys_.jacobian}
             res = saddle.solve(sys_.F, x0, params, **options)
             if sub_shape is not None:
                 res = phases.continue_over_grid(sys_.F, res, params, sub_shape,
@@ -256,7 +283,7 @@ def solve_points(P: int, alpha: np.ndarray, T: np.ndarray, shape: tuple[int, ...
             eig = np.full(idx.size, np.nan)
             if ok.any():
                 eig[ok] = saddle.stability(sys_.F, res.x[:, ok], saddle.subset(params, ok),
-                                          sys_.lower, sys_.upper)
+                                           exact=sys_.jacobian)
             for j, xj in enumerate(res.x):
                 out.setdefault(f"{name}_x{j}", np.full(M, np.nan))[idx] = xj
             out[f"{name}_m"][idx] = np.abs(ops["m"])
