@@ -9,8 +9,10 @@ stability eigenvalue. The baseline calls ``scipy.optimize.fsolve`` once per poin
 the same derived fixed-point map (same quadrature, same starts) and evaluates the free energy;
 it is timed on a random subset of the grid's points (its rate, points/s, is what is compared).
 
-Both use the quadrature with 128 nodes that diagrams use. T = 0 rows are solved by the exact
-T = 0 equations in the engine; the baseline's subset is drawn from T > 0 (the finite-T map).
+Both use the quadrature with the node count diagrams use (the default, 256). T = 0 rows are
+solved by the exact T = 0 equations in the engine; the baseline's subset is drawn from T > 0
+(the finite-T map). Newton uses the derived Jacobian in the engine; fsolve its own
+finite-difference one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import numpy as np
 from scipy import optimize
 
-NODES = 128
+from theorylab.gaussian import DEFAULT_NODES as NODES
 
 
 def _baseline(points: int, seed: int = 0) -> tuple[float, int]:

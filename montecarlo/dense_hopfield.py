@@ -343,46 +343,56 @@ def run_chains(patterns, spins, overlaps, rng_states, P, beta, sweeps, burn_in, 
 
     Columns follow ``OBSERVABLES``: m, |m| (overlap with pattern 0, averaged over the two
     replicas), q_ab, |q_ab|, energy per spin (replica average), acceptance rate. Each sweep is N
-    proposals on replica a then N on replica b; sweeps ``< burn_in`` are discarded and every
-    ``measure_every``-th sweep after them is measured. ``b_values`` is a (chains, K) work array
-    used for P ≥ 3 (any shape for P = 2).
+    proposals on replica a then N on replica b; sweeps ``< burn_in`` are discarded (``burn_in <
+    sweeps``) and every ``measure_every``-th sweep after them is measured. ``b_values`` is a
+    (chains, K) work array used for P ≥ 3 (any shape for P = 2). The spins, overlaps and
+    generator states are updated in place.
     """
     chains, N = patterns.shape[0], patterns.shape[1]
     out = np.zeros((chains, 6))
     beta_general = beta / (2.0 * float(N) ** (P - 1))
     for c in prange(chains):
+        # private copies: neighbouring chains' overlaps and generator states share cache lines
+        # in the stacked arrays, and a write by one thread would evict them from the other core
+        chain_spins = spins[c].copy()
+        chain_overlaps = overlaps[c].copy()
+        chain_rng = rng_states[c].copy()
+        chain_b_values = b_values[c].copy()
+        sums = np.zeros(5)
         measured = 0
         accepted = 0
         for sweep in range(sweeps):
             flips = 0
             for r in range(2):
                 if P == 2:
-                    flips += metropolis_p2(patterns[c], spins[c, r], overlaps[c, r],
-                                           rng_states[c], N, beta)
+                    flips += metropolis_p2(patterns[c], chain_spins[r], chain_overlaps[r],
+                                           chain_rng, N, beta)
                 else:
-                    flips += metropolis(patterns[c], spins[c, r], overlaps[c, r], rng_states[c],
-                                        N, beta_general, a_table, b_table, b_values[c])
+                    flips += metropolis(patterns[c], chain_spins[r], chain_overlaps[r], chain_rng,
+                                        N, beta_general, a_table, b_table, chain_b_values)
             if sweep < burn_in:
                 continue
             accepted += flips
             if (sweep - burn_in) % measure_every != 0:
                 continue
-            m_a = overlaps[c, 0, 0] / N
-            m_b = overlaps[c, 1, 0] / N
+            m_a = chain_overlaps[0, 0] / N
+            m_b = chain_overlaps[1, 0] / N
             q = 0
             for i in range(N):
-                q += spins[c, 0, i] * spins[c, 1, i]
+                q += chain_spins[0, i] * chain_spins[1, i]
             q_ab = q / N
-            out[c, 0] += 0.5 * (m_a + m_b)
-            out[c, 1] += 0.5 * (abs(m_a) + abs(m_b))
-            out[c, 2] += q_ab
-            out[c, 3] += abs(q_ab)
-            out[c, 4] += 0.5 * (energy_per_spin(overlaps[c, 0], w_table, P)
-                                + energy_per_spin(overlaps[c, 1], w_table, P))
+            sums[0] += 0.5 * (m_a + m_b)
+            sums[1] += 0.5 * (abs(m_a) + abs(m_b))
+            sums[2] += q_ab
+            sums[3] += abs(q_ab)
+            sums[4] += 0.5 * (energy_per_spin(chain_overlaps[0], w_table, P)
+                              + energy_per_spin(chain_overlaps[1], w_table, P))
             measured += 1
-        for k in range(5):
-            out[c, k] /= measured
+        out[c, :5] = sums / measured
         out[c, 5] = accepted / (2.0 * N * (sweeps - burn_in))
+        spins[c] = chain_spins
+        overlaps[c] = chain_overlaps
+        rng_states[c] = chain_rng
     return out
 
 

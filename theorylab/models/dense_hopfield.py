@@ -44,9 +44,11 @@ MARGINAL = 1e-6
 # A start beyond the end of its branch crawls along the fold's ghost; give up on it after this
 # many iterations without progress (grid continuation retries it from a converged neighbour).
 PATIENCE = 30
-# Quadrature nodes on diagram grids: on a 60 x 60 P = 2 grid, m differs from the 256-node
-# default by at most 3e-9 (phases identical), at half the cost. Lines use the default.
-DIAGRAM_NODES = 128
+# Quadrature nodes on diagram grids. 128 would halve the cost (m within 3e-9 of 256 nodes on a
+# 60 x 60 P = 2 grid) but at T = 0.0075 (beta = 133) the derived Jacobian's steeper integrands
+# are resolved too poorly for Newton and the stability eigenvalue (71 points of a 200 x 200 AGS
+# grid failed); the default, 256, converges them all.
+DIAGRAM_NODES = gaussian.DEFAULT_NODES
 PHASES = ("retrieval", "spin-glass", "paramagnet")
 
 
