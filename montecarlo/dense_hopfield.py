@@ -52,7 +52,7 @@ from numba.extending import intrinsic
 
 from montecarlo.rng import next_index, next_uniform, seed_state
 from theorylab.parameters import Parameter, ParameterError
-from theorylab.results import Estimate, SimulationResult
+from theorylab.results import Estimate, SimulationResult, mean_and_stderr
 
 MODEL = "dense-hopfield"
 ALGORITHM = "random-scan Metropolis"
@@ -531,9 +531,7 @@ def simulate(P: int, N: int, alpha: float, T: float, *, chains: int = 8, sweeps:
     per_chain = run_chains(state.patterns, state.spins, state.overlaps, state.rng_states, P,
                            beta, sweeps, burn_in, measure_every, w_table, a_table, b_table,
                            b_values)
-    means = per_chain.mean(axis=0)
-    stderrs = (per_chain.std(axis=0, ddof=1) / math.sqrt(chains) if chains > 1
-               else np.full(len(OBSERVABLES), math.nan))
+    means, stderrs = mean_and_stderr(per_chain)
     return SimulationResult(
         model=MODEL,
         parameters={"P": P, "N": N, "alpha": alpha, "T": T, "K": K,

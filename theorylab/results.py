@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 
 def package_version() -> str:
     """The installed theorylab version (``"unknown"`` when run from an uninstalled tree)."""
@@ -159,12 +161,29 @@ class Line:
         }
 
 
+def mean_and_stderr(values, axis: int = 0):
+    """Mean over independent runs along ``axis`` and its standard error std(ddof=1)/sqrt(n);
+    with a single run the error is unknown: NaN."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A Monte Carlo / simulation estimate: mean and standard error over independent runs."""
 
     mean: float
     stderr: float
+
+    @classmethod
+    def from_samples(cls, values) -> Estimate:
+        """The estimate from one value per independent run (:func:`mean_and_stderr`)."""
+        mean, stderr = mean_and_stderr(values)
+        return cls(float(mean), float(stderr))
 
     def to_dict(self) -> dict[str, float]:
         return {"mean": self.mean, "stderr": self.stderr}

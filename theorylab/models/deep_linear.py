@@ -253,9 +253,9 @@ class DeepLinear(Model):
                                      tau=p["tau"], init=p["init"], eta=p["eta"], rtol=_RTOL)
         except ValueError as error:
             raise ParameterError(str(error)) from None
-        observables = {name: _estimate(run.modes[:, 0, i])
+        observables = {name: Estimate.from_samples(run.modes[:, 0, i])
                        for i, name in enumerate(_modes_names(len(p["s"])))}
-        observables["drift"] = _estimate(run.drift[:, 0])
+        observables["drift"] = Estimate.from_samples(run.drift[:, 0])
         return SimulationResult(
             self.name, {**p, "t_realised": float(run.times[0])}, observables, seeds, run.work,
             settings={"seed": seed, "widths": list(widths),
@@ -303,11 +303,6 @@ class DeepLinear(Model):
                                    float(paired.std(ddof=1) / np.sqrt(runs)),
                                    0.05 * float(predicted[:, i].mean())))
         return Verification(self.name, tuple(rows))
-
-
-def _estimate(values: np.ndarray) -> Estimate:
-    stderr = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
-    return Estimate(float(values.mean()), stderr)
 
 
 def _mode_rows(run, theory, s, times, depth) -> list[Comparison]:
