@@ -331,7 +331,9 @@ class _GaussianGroup:
 
     mean: Callable
     var: Callable
-    integrands: tuple[Callable, ...]
+    integrands: Callable
+    """All the group's integrands at once, ``(h, *arguments) -> list``, with common
+    subexpressions (e.g. tanh(βh)) computed once per node."""
 
 
 class _NumericExpressions:
@@ -353,10 +355,9 @@ class _NumericExpressions:
             _GaussianGroup(
                 mean=sp.lambdify(arguments, mean, modules=_LAMBDIFY_MODULES),
                 var=sp.lambdify(arguments, var, modules=_LAMBDIFY_MODULES),
-                integrands=tuple(
-                    sp.lambdify([h, *arguments], a.integrand.subs(a.variable, h),
-                                modules=_LAMBDIFY_MODULES)
-                    for a in members))
+                integrands=sp.lambdify(
+                    [h, *arguments], [a.integrand.subs(a.variable, h) for a in members],
+                    modules=_LAMBDIFY_MODULES, cse=True))
             for (mean, var), members in groups.items())
         order = [a for members in groups.values() for a in members]
         placeholders = [sp.Dummy("E") for _ in order]
@@ -370,7 +371,7 @@ class _NumericExpressions:
         on_nodes = [np.asarray(a, dtype=float)[..., None] for a in arguments]
         for group in self._groups:
             h, w = quadrature(group.mean(*arguments), group.var(*arguments), nodes=nodes)
-            values += [np.sum(w * g(h, *on_nodes), axis=-1) for g in group.integrands]
+            values += [np.sum(w * g, axis=-1) for g in group.integrands(h, *on_nodes)]
         return self._outer(*arguments, *values)
 
 

@@ -52,6 +52,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
@@ -111,21 +112,53 @@ def quadrature(
     if np.any(var < 0):
         raise ValueError("var must be >= 0")
     lower, upper, w_ref = _tanh_sinh(nodes // 2)
-    degenerate = (var == 0)[..., None]
-    s = np.sqrt(var)[..., None]
-    z_b = (breakpoint - mean[..., None]) / np.where(degenerate, 1.0, s)
-    below, above = special.ndtr(z_b), special.ndtr(-z_b)  # masses of the two halves
-    # Tail probabilities (below z, above z) of every node; the pair sums to one.
-    p = np.concatenate([below * lower, below + above * upper], axis=-1)
-    q = np.concatenate([above + below * upper, above * lower], axis=-1)
-    # Φ⁻¹ of the smaller tail only, with the sign of the side it is on (one ndtri per node).
-    lower_tail = p < q
-    z = special.ndtri(np.maximum(np.where(lower_tail, p, q), _TINY))
-    z = np.where(lower_tail, z, -z)
-    h = np.where(degenerate, mean[..., None], mean[..., None] + s * z)
-    w = np.concatenate([below * w_ref, above * w_ref], axis=-1)
-    w = np.where(degenerate, np.arange(nodes) == 0, w)
-    return h, w
+    flat_mean = np.ascontiguousarray(mean).reshape(-1)
+    flat_var = np.ascontiguousarray(var).reshape(-1)
+    tail = np.empty((flat_mean.size, nodes))
+    upper_side = np.empty((flat_mean.size, nodes), dtype=np.bool_)
+    w = np.empty((flat_mean.size, nodes))
+    _tails(flat_mean, flat_var, float(breakpoint), lower, upper, w_ref, tail, upper_side, w)
+    special.ndtri(tail, out=tail)  # scipy's Φ⁻¹ (Cephes), vectorised
+    h = _place(flat_mean, flat_var, tail, upper_side)
+    return h.reshape(*mean.shape, nodes), w.reshape(*mean.shape, nodes)
+
+
+@njit(cache=True)
+def _tails(mean, var, breakpoint, lower, upper, w_ref, tail, upper_side, w):  # pragma: no cover
+    """Rule (1), first pass: for every node the smaller of its two tail probabilities (below z,
+    above z: they sum to one), on which side it is, and the weights. Taking Φ⁻¹ of the smaller
+    tail loses no accuracy where Φ(z_b) is close to 0 or 1. At var = 0 all weight goes to the
+    first node (and :func:`_place` puts every node at the mean)."""
+    half = lower.size
+    for i in range(mean.size):
+        if var[i] == 0.0:
+            tail[i, :] = 0.5
+            upper_side[i, :] = False
+            w[i, :] = 0.0
+            w[i, 0] = 1.0
+            continue
+        z_b = (breakpoint - mean[i]) / np.sqrt(var[i])
+        below = 0.5 * math.erfc(-z_b / math.sqrt(2.0))  # Φ(z_b): mass below the breakpoint
+        above = 0.5 * math.erfc(z_b / math.sqrt(2.0))  # Φ(-z_b): mass above it
+        for k in range(half):
+            for j, p, q, mass in ((k, below * lower[k], above + below * upper[k], below),
+                                  (half + k, below + above * upper[k], above * lower[k],
+                                   above)):
+                upper_side[i, j] = p >= q
+                tail[i, j] = max(min(p, q), _TINY)
+                w[i, j] = mass * w_ref[k]
+
+
+@njit(cache=True)
+def _place(mean, var, z, upper_side):  # pragma: no cover (numba)
+    """Rule (1), second pass: h = mean + s z with z = Φ⁻¹(tail) signed by its side."""
+    h = np.empty(z.shape)
+    for i in range(mean.size):
+        s = np.sqrt(var[i])
+        for j in range(z.shape[1]):
+            zj = -z[i, j] if upper_side[i, j] else z[i, j]
+            h[i, j] = mean[i] + s * zj if var[i] > 0.0 else mean[i]
+    return h
 
 
 def expect(
