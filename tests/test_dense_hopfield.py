@@ -231,3 +231,22 @@ def test_rs_spin_glass_ground_state_energy(P, alpha):
     sol = tl.solve("dense-hopfield", phase="spin-glass", P=P, alpha=alpha, T=0)
     xi_prime = alpha * math.factorial(P) * P / 4
     assert sol.free_energy == pytest.approx(-math.sqrt(2 * xi_prime / math.pi), abs=1e-12)
+
+
+@pytest.mark.parametrize("P", [3, 5, 6, 7, 8])
+def test_critical_capacity_up_to_p8_against_the_zero_temperature_formula(P):
+    """alpha_c(P) = max_y erf(y)^(2(P-1)) / (2 (P-1)! y^2), m_c = erf(y*) (spec §2.2), maximised
+    here independently of the engine, which finds alpha_c as a fold of the T = 0 equations.
+    Spec §8 (a second derivation): alpha_c(6) = 0.00131400."""
+    from scipy import optimize, special
+
+    def minus(y):
+        return -special.erf(y) ** (2 * (P - 1)) / (2 * math.factorial(P - 1) * y * y)
+
+    best = optimize.minimize_scalar(minus, bounds=(0.1, 5.0), method="bounded",
+                                    options={"xatol": 1e-12})
+    p = point("retrieval-spinodal", P=P, T=0)
+    assert p["alpha"] == pytest.approx(-best.fun, rel=1e-7)
+    assert p["m"] == pytest.approx(float(special.erf(best.x)), abs=1e-6)
+    if P == 6:
+        assert p["alpha"] == pytest.approx(0.00131400, abs=5e-9)

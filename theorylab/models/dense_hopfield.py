@@ -356,8 +356,9 @@ def retrieval_spinodal(P: int, *, T: float | None = None, alpha: float | None = 
         fixed, free, lam0, lo, hi = {"alpha": alpha}, "T", 0.05, 1e-3, 10.0
     F = _point_map(sys_, fixed, free)
     x0 = sys_.starts({k: np.array([v]) for k, v in {**fixed, free: lam0}.items()})
+    # A small first step that grows geometrically: alpha_c spans 0.14 (P = 2) to 3e-5 (P = 8).
     branch = continuation.follow(F, x0["retrieval"][:, 0], lam0, lam_min=lo, lam_max=hi,
-                                 ds=0.005, ds_max=0.02)
+                                 ds=1e-6, ds_max=0.02)
     on = branch.x.size and np.abs(branch.x[:, 0]).min() > THRESHOLD
     if not branch.folds or not on:
         return {**fixed, free: None, "found": False,
