@@ -102,3 +102,19 @@ def test_sweep_keeps_finished_tasks_and_resumes(tmp_path):
     results = sweep.run(flaky, tasks, store=tmp_path)
     assert calls == [0.0, 1.0, 2.0, 2.0, 3.0, 4.0]  # tasks 0, 1 were kept, not run again
     assert [float(r["y"]) for r in results] == [0.0, 1.0, 4.0, 9.0, 16.0]
+
+
+def test_coarse_to_fine_converges_to_the_fine_map():
+    # Coarse map: a slightly wrong slope; the result must be the fine map's fixed point.
+    def fine(x, p):
+        return np.tanh(p["beta"] * x)
+
+    def coarse(x, p):
+        return np.tanh(0.999 * p["beta"] * x)
+
+    beta = np.linspace(1.5, 4.0, 11)
+    res = saddle.solve_coarse_to_fine((coarse, None), (fine, None), np.array([1.0]),
+                                      {"beta": beta})
+    assert res.converged.all()
+    exact = [optimize.brentq(lambda m, b=b: m - np.tanh(b * m), 1e-6, 1.0) for b in beta]
+    np.testing.assert_allclose(res.x[0], exact, atol=1e-10)

@@ -235,6 +235,39 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
     return FixedPointResult(x=x, converged=converged, residual=res, iterations=iters, tol=tol)
 
 
+def solve_coarse_to_fine(coarse: tuple[FixedPointMap, Jacobian | None],
+                         fine: tuple[FixedPointMap, Jacobian | None], x0: np.ndarray,
+                         params: Mapping[str, object], *, coarse_tol: float = 1e-7,
+                         polish_only_converged: bool = False, **options) -> FixedPointResult:
+    """:func:`solve` with a cheap approximation of the map first (e.g. fewer quadrature nodes).
+
+    The iterations that approach the fixed point use ``coarse`` = (map, Jacobian) down to
+    ``coarse_tol``; ``fine`` then takes every point (or, with ``polish_only_converged``, the
+    points the coarse stage converged) to ``options["tol"]`` in a few Newton steps. The result
+    is judged on the fine map only: its fixed points and residuals are the fine map's.
+    """
+    F_c, J_c = coarse
+    F_f, J_f = fine
+    first = solve(F_c, x0, params, **{**options, "tol": coarse_tol, "exact": J_c})
+    if not polish_only_converged:
+        second = solve(F_f, first.x, params, **{**options, "exact": J_f})
+        return FixedPointResult(x=second.x, converged=second.converged,
+                                residual=second.residual,
+                                iterations=first.iterations + second.iterations,
+                                tol=second.tol)
+    x = first.x.copy()
+    converged = np.zeros_like(first.converged)
+    residual = np.full(first.residual.shape, np.inf)
+    iterations = first.iterations.copy()
+    k = np.flatnonzero(first.converged)
+    if k.size:
+        second = solve(F_f, first.x[:, k], subset(params, k), **{**options, "exact": J_f})
+        x[:, k], converged[k] = second.x, second.converged
+        residual[k], iterations[k] = second.residual, iterations[k] + second.iterations
+    return FixedPointResult(x=x, converged=converged, residual=residual,
+                            iterations=iterations, tol=options.get("tol", 1e-11))
+
+
 def _anderson(x_damped: np.ndarray, g: np.ndarray, dX: np.ndarray, dG: np.ndarray,
               damping: float) -> np.ndarray:
     """Type-II Anderson mixing over a short history (columns of zeros are inert)."""
