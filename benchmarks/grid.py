@@ -60,7 +60,7 @@ def run(quick: bool = False) -> dict:
     out = dh.diagram_block(2, alpha, T, NODES)
     seconds = time.perf_counter() - start
     rate = alpha.size * T.size / seconds
-    base_rate, base_failed = _baseline(60 if quick else 200)
+    base_rate, base_failed = _baseline(60 if quick else 400)
     return {"points": int(alpha.size * T.size), "seconds": seconds, "points_per_s": rate,
             "baseline_points_per_s": base_rate, "ratio": rate / base_rate,
             "unconverged": int((~out["converged"]).sum()),

@@ -73,7 +73,8 @@ def test_continue_over_grid_rescues_points_from_neighbours():
     c = np.linspace(0, 1, 12)
     first = saddle.solve(F, np.zeros(1), {"c": c}, maxiter=1, memory=0, newton_below=0)
     assert first.converged[0] and not first.converged[1:].all()
-    fixed = phases.continue_over_grid(F, first, {"c": c}, (3, 4), maxiter=200)
+    fixed = phases.continue_over_grid(lambda x0, p: saddle.solve(F, x0, p, maxiter=200),
+                                      first, {"c": c}, (3, 4))
     assert fixed.converged.all()
     np.testing.assert_allclose(fixed.x[0], c, atol=1e-10)
 

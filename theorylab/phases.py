@@ -18,14 +18,18 @@ from scipy import optimize
 from theorylab import saddle
 
 
-def continue_over_grid(F: saddle.FixedPointMap, result: saddle.FixedPointResult,
+def continue_over_grid(solve: Callable[[np.ndarray, Mapping], saddle.FixedPointResult],
+                       result: saddle.FixedPointResult,
                        params: Mapping[str, np.ndarray], shape: tuple[int, ...],
                        same_branch: Callable[[np.ndarray, Mapping], np.ndarray] | None = None,
-                       max_passes: int = 50, **options) -> saddle.FixedPointResult:
+                       max_passes: int = 50) -> saddle.FixedPointResult:
     """Retry unconverged grid points from converged neighbours (warm starts), pass by pass.
 
     Parameters
     ----------
+    solve
+        ``solve(x0, params) -> FixedPointResult`` for a subset of points (e.g.
+        :func:`theorylab.saddle.solve` with the map and options bound).
     result
         A solve over the flattened grid of ``shape`` (points in C order).
     same_branch
@@ -58,7 +62,7 @@ def continue_over_grid(F: saddle.FixedPointMap, result: saddle.FixedPointResult,
         src_all = src_all[first]
         tried[cand_all] = True
         p = saddle.subset(params, cand_all)
-        sub = saddle.solve(F, x[:, src_all], p, **options)
+        sub = solve(x[:, src_all], p)
         ok = sub.converged & (same_branch(sub.x, p) if same_branch is not None else True)
         x[:, cand_all[ok]] = sub.x[:, ok]
         res[cand_all] = np.where(ok, sub.residual, res[cand_all])

@@ -237,7 +237,7 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
 
 def solve_coarse_to_fine(coarse: tuple[FixedPointMap, Jacobian | None],
                          fine: tuple[FixedPointMap, Jacobian | None], x0: np.ndarray,
-                         params: Mapping[str, object], *, coarse_tol: float = 1e-7,
+                         params: Mapping[str, object], *, coarse_tol: float = 1e-5,
                          polish_only_converged: bool = False, **options) -> FixedPointResult:
     """:func:`solve` with a cheap approximation of the map first (e.g. fewer quadrature nodes).
 

@@ -264,15 +264,19 @@ def solve_points(P: int, alpha: np.ndarray, T: np.ndarray, shape: tuple[int, ...
                 return sys_.classify(x, p) == label
 
             options = {"tol": tol, "lower": sys_.lower, "upper": sys_.upper,
-                       "patience": PATIENCE, "keep": sys_.keep(name), "exact": sys_.jacobian}
+                       "patience": PATIENCE, "keep": sys_.keep(name)}
             rough = system(P, is_zero, COARSE_NODES)
+
             res = saddle.solve_coarse_to_fine(
                 (rough.F, rough.jacobian), (sys_.F, sys_.jacobian), x0, params,
-                polish_only_converged=sub_shape is not None,
-                **{k: v for k, v in options.items() if k != "exact"})
+                polish_only_converged=sub_shape is not None, **options)
             if sub_shape is not None:
-                res = phases.continue_over_grid(sys_.F, res, params, sub_shape,
-                                                same_branch=on_branch, **options)
+                # warm starts from neighbours are already close: the full map directly
+                def warm(x0, p, sys_=sys_, options=options):
+                    return saddle.solve(sys_.F, x0, p, exact=sys_.jacobian, **options)
+
+                res = phases.continue_over_grid(warm, res, params, sub_shape,
+                                                same_branch=on_branch)
             ok = res.converged & on_branch(res.x, params)
             ops = sys_.order_parameters(res.x, params)
             f = sys_.free_energy(res.x, params)
