@@ -2,12 +2,12 @@
 
 The work: the AGS model (dense Hopfield, P = 2) on a 200 x 200 (alpha, T) grid, alpha in
 [0, 0.2], T in [0, 1.5]: at every point the three branches (retrieval, spin glass, paramagnet)
-from the same three starts, solved to a residual of 1e-11, with their free energies. The engine
-(:func:`theorylab.models.dense_hopfield.diagram_block`) does this for the whole grid at once and,
-in addition, retries unconverged points from converged neighbours and computes every branch's
+from the same three starts, solved to a residual of 1e-11, with their free and internal energies.
+The engine (:func:`theorylab.models.dense_hopfield.diagram_block`) does this for the whole grid
+at once and, in addition, retries unconverged points from converged neighbours and computes every branch's
 stability eigenvalue. The baseline calls ``scipy.optimize.fsolve`` once per point and start on
-the same derived fixed-point map (same quadrature, same starts) and evaluates the free energy;
-it is timed on a random subset of the grid's points (its rate, points/s, is what is compared).
+the same derived fixed-point map (same quadrature, same starts) and evaluates f and u; it is
+timed on a random subset of the grid's points (its rate, points/s, is what is compared).
 
 Both use the quadrature with the node count diagrams use (the default, 256). T = 0 rows are
 solved by the exact T = 0 equations in the engine; the baseline's subset is drawn from T > 0
@@ -43,7 +43,7 @@ def _baseline(points: int, seed: int = 0) -> tuple[float, int]:
                 return sys_.F(x[:, None], p)[:, 0] - x
 
             x, _, ier, _ = optimize.fsolve(G, x0[:, 0], full_output=True, xtol=1e-12)
-            sys_.free_energy(x[:, None], p)
+            sys_.thermodynamics(x[:, None], p)
             failed += ier != 1
     return points / (time.perf_counter() - start), failed
 

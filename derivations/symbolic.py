@@ -443,6 +443,12 @@ class CompiledEquations:
         values, shape = self._evaluate("energy", x, params, nodes)
         return _broadcast_stack(values, shape)[0]
 
+    def thermodynamics(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
+                       nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
+        """f and u together (their averages share the quadrature), shape (2, *G)."""
+        values, shape = self._evaluate("thermodynamics", x, params, nodes)
+        return _broadcast_stack(values, shape)
+
     def jacobian(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                  nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """dF_i/dx_j of the fixed-point map, derived symbolically; shape (n_vars, n_vars, *G)."""
@@ -491,8 +497,12 @@ class Derivation:
             energy_expr=self.energy,
             stationarity_exprs=self.stationarity,
             fixed_point_exprs=self.fixed_point,
-            _numeric={name: _NumericExpressions(group, symbols)
-                      for name, group in self.evaluated.items()},
+            _numeric={
+                **{name: _NumericExpressions(group, symbols)
+                   for name, group in self.evaluated.items()},
+                # f and u together share one quadrature per Gaussian
+                "thermodynamics": _NumericExpressions(
+                    (*self.evaluated["free_energy"], *self.evaluated["energy"]), symbols)},
         )
 
 

@@ -133,17 +133,13 @@ class System:
             outside |= x[1] >= 1.0
         return outside
 
-    def free_energy(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+    def thermodynamics(self, x: np.ndarray,
+                       params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Free energy f and internal energy u per spin (NaN outside the domain)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(self.equations.free_energy(self._native(x, params),
-                                                         self._args(params), nodes=self.nodes),
-                              dtype=float)
-
-    def energy(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(self.equations.energy(self._native(x, params),
-                                                    self._args(params), nodes=self.nodes),
-                              dtype=float)
+            f, u = self.equations.thermodynamics(self._native(x, params), self._args(params),
+                                                 nodes=self.nodes)
+        return np.asarray(f, dtype=float), np.asarray(u, dtype=float)
 
     def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
         """m, q (and r for P = 2) from solver variables."""
@@ -279,8 +275,7 @@ def solve_points(P: int, alpha: np.ndarray, T: np.ndarray, shape: tuple[int, ...
                                                 same_branch=on_branch)
             ok = res.converged & on_branch(res.x, params)
             ops = sys_.order_parameters(res.x, params)
-            f = sys_.free_energy(res.x, params)
-            u = sys_.energy(res.x, params)
+            f, u = sys_.thermodynamics(res.x, params)
             # Which branches may be the thermodynamic state. (1) Only locally stable ones: in the
             # replica limit n -> 0 the RS free energy is *maximal* in q, so below T_g the
             # unstable paramagnet has a lower f than the spin glass (AGS); stability, not f,
