@@ -408,7 +408,8 @@ class CompiledEquations:
     _numeric: Mapping[str, _NumericExpressions] = field(repr=False, compare=False)
 
     def _evaluate(self, which: str, x: ArrayLike, params: Mapping[str, ArrayLike],
-                  nodes: int) -> tuple[list, tuple[int, ...]]:
+                  nodes: int) -> NDArray[np.float64]:
+        """The expressions of group ``which``, stacked: shape (n_expressions, *G)."""
         x = np.asarray(x, dtype=float)
         if x.shape[:1] != (len(self.variables),):
             raise ValueError(f"x must have shape ({len(self.variables)}, *G), got {x.shape}")
@@ -417,44 +418,39 @@ class CompiledEquations:
             raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
         arguments = [*x, *(np.asarray(params[p], dtype=float) for p in self.parameters)]
         shape = np.broadcast_shapes(*(a.shape for a in arguments))
-        return self._numeric[which](arguments, nodes), shape
+        return _broadcast_stack(self._numeric[which](arguments, nodes), shape)
 
     def fixed_point(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                     nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """F(x), shape (n_vars, *G)."""
-        values, shape = self._evaluate("fixed_point", x, params, nodes)
-        return _broadcast_stack(values, shape)
+        return self._evaluate("fixed_point", x, params, nodes)
 
     def stationarity(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                      nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """∂f/∂x, shape (n_vars, *G)."""
-        values, shape = self._evaluate("stationarity", x, params, nodes)
-        return _broadcast_stack(values, shape)
+        return self._evaluate("stationarity", x, params, nodes)
 
     def free_energy(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                     nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """f per spin, shape G."""
-        values, shape = self._evaluate("free_energy", x, params, nodes)
-        return _broadcast_stack(values, shape)[0]
+        return self._evaluate("free_energy", x, params, nodes)[0]
 
     def energy(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """u = ∂(βf)/∂β per spin, shape G."""
-        values, shape = self._evaluate("energy", x, params, nodes)
-        return _broadcast_stack(values, shape)[0]
+        return self._evaluate("energy", x, params, nodes)[0]
 
     def thermodynamics(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                        nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """f and u together (their averages share the quadrature), shape (2, *G)."""
-        values, shape = self._evaluate("thermodynamics", x, params, nodes)
-        return _broadcast_stack(values, shape)
+        return self._evaluate("thermodynamics", x, params, nodes)
 
     def jacobian(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                  nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:
         """dF_i/dx_j of the fixed-point map, derived symbolically; shape (n_vars, n_vars, *G)."""
-        values, shape = self._evaluate("jacobian", x, params, nodes)
+        stacked = self._evaluate("jacobian", x, params, nodes)
         n = len(self.variables)
-        return _broadcast_stack(values, shape).reshape(n, n, *shape)
+        return stacked.reshape(n, n, *stacked.shape[1:])
 
 
 @dataclass(frozen=True)
