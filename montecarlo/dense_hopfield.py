@@ -195,6 +195,14 @@ def _prefetch(typingctx, matrix, row, column):
 
 
 @njit(inline="always")
+def _prefetch_row(patterns, i, enabled):
+    """Prefetch pattern row i, one request per cache line, if ``enabled`` (rows of ≥ 64 bytes)."""
+    if enabled:
+        for j in range(0, patterns.shape[1], _CACHE_LINE):
+            _prefetch(patterns, i, j)
+
+
+@njit(inline="always")
 def _accept_uphill(y, s0, s1, s2, s3):
     """Metropolis decision for a move that raises βH by y > 0: accept with probability e^{−y}."""
     if y >= _NEVER_ACCEPTED:
@@ -234,15 +242,16 @@ def metropolis_p2(patterns, spins, overlaps, rng_state, n_flips, beta):
     prefetch_rows = K >= _CACHE_LINE
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     accepted = 0
-    i_next, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    # the sites are drawn three proposals ahead, so that their pattern rows (K bytes, for large
+    # N·K in L3 or memory) are on their way while the proposals before them are evaluated
+    i1, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    i2, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    _prefetch_row(patterns, i1, prefetch_rows)
+    _prefetch_row(patterns, i2, prefetch_rows)
     for _ in range(n_flips):
-        # the site of the next proposal is drawn one step ahead, so that its pattern row (K bytes,
-        # usually not in L1/L2 for large N·K) is on its way while this proposal is evaluated
-        i = i_next
-        i_next, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-        if prefetch_rows:
-            for j in range(0, K, _CACHE_LINE):
-                _prefetch(patterns, i_next, j)
+        i3, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+        _prefetch_row(patterns, i3, prefetch_rows)
+        i, i1, i2 = i1, i2, i3
         # patterns[i, mu], not a row view: a view would cost reference counting per proposal
         field = np.int32(0)
         for mu in range(K):
@@ -289,13 +298,15 @@ def metropolis(patterns, spins, overlaps, rng_state, n_flips, beta, a_table, b_t
     prefetch_rows = K >= _CACHE_LINE
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     accepted = 0
-    i_next, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    # sites drawn ahead exactly as in metropolis_p2 (the same use of the random stream)
+    i1, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    i2, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+    _prefetch_row(patterns, i1, prefetch_rows)
+    _prefetch_row(patterns, i2, prefetch_rows)
     for _ in range(n_flips):
-        i = i_next  # drawn one step ahead, as in metropolis_p2 (same use of the random stream)
-        i_next, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-        if prefetch_rows:
-            for j in range(0, K, _CACHE_LINE):
-                _prefetch(patterns, i_next, j)
+        i3, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
+        _prefetch_row(patterns, i3, prefetch_rows)
+        i, i1, i2 = i1, i2, i3
         excess = spins[i] * _row_dot(patterns, i, b_values) - a_total
         if excess <= 0.0:
             accept = True
