@@ -76,11 +76,28 @@ class System:
         return derivation.equations(self.P, self.zero_temperature)
 
     def _native(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Solver variables -> the derivation's variables (P = 2, T > 0: C -> q = 1 - C T)."""
+        """Solver variables -> the derivation's variables (P = 2, T > 0: C -> q = 1 - C T).
+
+        P = 2, T > 0, alpha = 0 (Curie-Weiss): q and r enter f and the maps of m and q only
+        through terms carrying a factor alpha, but 1 - beta (1 - q) = 1 - C, which those terms
+        divide by or take the log of, vanishes on the paramagnet at T = 1 and is negative below.
+        There they are evaluated at (q, r) = (1, 0), where every alpha term is finite and so
+        exactly zero: the alpha -> 0 limit, whatever C and r are.
+        """
         if self.P == 2 and not self.zero_temperature:
             m, C, r = x
-            return np.array([m, 1.0 - C * params["T"], r])
+            q = 1.0 - C * params["T"]
+            curie_weiss = params["alpha"] == 0
+            return np.array([m, np.where(curie_weiss, 1.0, q), np.where(curie_weiss, 0.0, r)])
         return x
+
+    def _decoupled_r(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """P = 2, T > 0: the points at alpha = 0, where r (alpha times the noise variance) drops
+        out of every other equation; its map is set to r -> 0 there, so that it stays a fixed
+        point the solver can settle. ``None`` where the case has no such points."""
+        if self.P == 2 and not self.zero_temperature:
+            return params["alpha"] == 0
+        return None
 
     def _args(self, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         args = {k: params[k] for k in self.equations.parameters}
@@ -92,13 +109,14 @@ class System:
         return args
 
     def F(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        outside = self._outside(x)
+        outside = self._outside(x, params)
         x = np.maximum(x, self.lower[:, None])
         with np.errstate(all="ignore"):
             out = np.array(self.equations.fixed_point(self._native(x, params),
                                                       self._args(params), nodes=self.nodes))
         if self.P == 2 and not self.zero_temperature:
             out[1] = (1.0 - out[1]) / params["T"]
+            out[2] = np.where(self._decoupled_r(params), 0.0, out[2])
         out[:, outside] = np.nan
         return out
 
@@ -108,7 +126,7 @@ class System:
         P = 2, T > 0: x = (m, C, r) maps affinely to (m, q = 1 - C T, r) and F_C = (1 - F_q)/T,
         so J = D J_native A with A = diag(1, -T, 1), D = diag(1, -1/T, 1).
         """
-        outside = self._outside(x)
+        outside = self._outside(x, params)
         x = np.maximum(x, self.lower[:, None])
         with np.errstate(all="ignore"):
             J = np.array(self.equations.jacobian(self._native(x, params), self._args(params),
@@ -117,6 +135,7 @@ class System:
             T = params["T"]
             J[1, :] /= -T
             J[:, 1] *= -T
+            J[2] = np.where(self._decoupled_r(params), 0.0, J[2])
         if self.zero_temperature:
             # At alpha = 0 (taken as alpha -> 0+, see _args) the T = 0 map is flat: every
             # derivative carries exp(-m^2/(2 alpha r)), which beats its powers of 1/alpha; the
@@ -125,13 +144,15 @@ class System:
         J[:, :, outside] = np.nan
         return np.moveaxis(J, 2, 0)
 
-    def _outside(self, x: np.ndarray) -> np.ndarray:
+    def _outside(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
         """Points outside the equations' domain: a negative variance (r, q) or, P = 2, C >= 1
-        (an m slightly beyond +-1, a finite-difference step, is harmless and allowed)."""
+        (an m slightly beyond +-1, a finite-difference step, is harmless and allowed). At
+        alpha = 0, P = 2, T > 0 only m matters (see :meth:`_native`): C and r are unrestricted."""
         outside = np.any(x[1:] < self.lower[1:, None], axis=0)
         if self.P == 2:
             outside |= x[1] >= 1.0
-        return outside
+        decoupled = self._decoupled_r(params)
+        return outside if decoupled is None else outside & ~decoupled
 
     def thermodynamics(self, x: np.ndarray,
                        params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -563,12 +584,13 @@ class DenseHopfield(Model):
             free_energy=value("f"), phase=name if conv else None, converged=conv,
             residual=float(data[f"{key}residual"][0]),
             iterations=int(np.nan_to_num(data[f"{key}iterations"][0])),
-            stable=None if eig is None else eig < 1.0,
+            stable=None if eig is None else eig < 1.0 + MARGINAL,
             message=what if conv else (
                 f"no converged {name} branch at this point" if name else
                 "no selectable RS state: no branch converged that is locally stable (and, for "
-                "the paramagnet, of non-negative entropy); below the RS entropy crisis the "
-                "glass needs 1RSB"),
+                "the paramagnet, of non-negative entropy)" + (
+                    "; below the RS entropy crisis the glass needs 1RSB" if params["P"] > 2
+                    else "")),
             energy=value("energy"), extras={"stability_eigenvalue": eig})
 
     def solve(self, phase: str | None = None, **params) -> Solution:
