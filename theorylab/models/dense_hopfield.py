@@ -86,13 +86,13 @@ class System:
         """
         if self.P == 2 and not self.zero_temperature:
             m, C, r = x
-            q = 1.0 - C * params["T"]
-            curie_weiss = params["alpha"] == 0
-            return np.array([m, np.where(curie_weiss, 1.0, q), np.where(curie_weiss, 0.0, r)])
+            curie_weiss = self._decoupled_r(params)
+            return np.array([m, np.where(curie_weiss, 1.0, 1.0 - C * params["T"]),
+                             np.where(curie_weiss, 0.0, r)])
         return x
 
     def _decoupled_r(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
-        """P = 2, T > 0: the points at alpha = 0, where r (alpha times the noise variance) drops
+        """P = 2, T > 0: the points at alpha = 0, where r (the noise variance over alpha) drops
         out of every other equation; its map is set to r -> 0 there, so that it stays a fixed
         point the solver can settle. ``None`` where the case has no such points."""
         if self.P == 2 and not self.zero_temperature:
