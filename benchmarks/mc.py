@@ -50,6 +50,7 @@ the cores the run actually got.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -168,6 +169,17 @@ def _couplings(N: int, K: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _threads(n: int):
+    """``with _threads(n):`` run Numba's parallel regions on ``n`` threads, then restore."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
 def _rate(step, flips_per_call: int, seconds: float, repeats: int) -> float:
     """Flips per CPU-second of the calling thread: the best of ``repeats`` timed blocks.
 
@@ -258,9 +270,7 @@ def run(quick: bool = False) -> list[dict]:
     1-minute load average of the machine when the row was measured.
     """
     seconds, repeats = (0.1, 3) if quick else (0.3, 6)
-    previous_threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    with _threads(1):
         rows = []
         for P, N, K, T, judged_by, target_ratio in ROWS:
             kernel = _kernel_step(P, N, K, T)
@@ -291,8 +301,6 @@ def run(quick: bool = False) -> list[dict]:
                 "load_average": os.getloadavg()[0],
             })
         return rows
-    finally:
-        numba.set_num_threads(previous_threads)
 
 
 def table(rows: list[dict]) -> str:
@@ -422,20 +430,16 @@ def _scaling(one, two, seconds: float, repeats: int) -> dict:
     over wall time of the fastest two-thread run, ``cpu_efficiency`` the work per CPU-second of
     the two-thread run over the one-thread run (1 = the copies do not slow each other down).
     """
-    previous_threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with _threads(1):
         work = 1
         while one(work)[0] < seconds:
             work *= 2
-        ones, twos = [], []
-        for _ in range(repeats):
-            numba.set_num_threads(1)
+    ones, twos = [], []
+    for _ in range(repeats):
+        with _threads(1):
             ones.append(one(work))
-            numba.set_num_threads(2)
+        with _threads(2):
             twos.append(two(work))
-    finally:
-        numba.set_num_threads(previous_threads)
     (wall_1, cpu_1), (wall_2, cpu_2) = min(ones), min(twos)
     median_1 = float(np.median([wall for wall, _ in ones]))
     median_2 = float(np.median([wall for wall, _ in twos]))
@@ -477,20 +481,6 @@ def run_cores(quick: bool = False) -> dict:
                       "machine_allows_target": control["speedup"] >= TARGET_SPEEDUP})
     return {"cases": cases, "target_speedup": TARGET_SPEEDUP,
             "load_average": os.getloadavg()[0], "cpu_count": os.cpu_count()}
-
-
-class _threads:
-    """``with _threads(n):`` run Numba's parallel regions on ``n`` threads, then restore."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __enter__(self):
-        self.previous = numba.get_num_threads()
-        numba.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        numba.set_num_threads(self.previous)
 
 
 def table_cores(result: dict) -> str:
