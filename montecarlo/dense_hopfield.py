@@ -195,11 +195,15 @@ def _prefetch(typingctx, matrix, row, column):
 
 
 @njit(inline="always")
-def _prefetch_row(patterns, i, enabled):
-    """Prefetch pattern row i, one request per cache line, if ``enabled`` (rows of ≥ 64 bytes)."""
-    if enabled:
+def _draw_site(patterns, prefetch_rows, s0, s1, s2, s3):
+    """A uniform site i in [0, N) and, if ``prefetch_rows`` (rows of ≥ 64 bytes), a prefetch of
+    its pattern row, one request per cache line. Both kernels draw every site through this, three
+    proposals ahead of its use, so that they use the random stream identically."""
+    i, s0, s1, s2, s3 = next_index(patterns.shape[0], s0, s1, s2, s3)
+    if prefetch_rows:
         for j in range(0, patterns.shape[1], _CACHE_LINE):
             _prefetch(patterns, i, j)
+    return i, s0, s1, s2, s3
 
 
 @njit(inline="always")
@@ -244,13 +248,10 @@ def metropolis_p2(patterns, spins, overlaps, rng_state, n_flips, beta):
     accepted = 0
     # the sites are drawn three proposals ahead, so that their pattern rows (K bytes, for large
     # N·K in L3 or memory) are on their way while the proposals before them are evaluated
-    i1, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-    i2, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-    _prefetch_row(patterns, i1, prefetch_rows)
-    _prefetch_row(patterns, i2, prefetch_rows)
+    i1, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
+    i2, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
     for _ in range(n_flips):
-        i3, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-        _prefetch_row(patterns, i3, prefetch_rows)
+        i3, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
         i, i1, i2 = i1, i2, i3
         # patterns[i, mu], not a row view: a view would cost reference counting per proposal
         field = np.int32(0)
@@ -298,14 +299,11 @@ def metropolis(patterns, spins, overlaps, rng_state, n_flips, beta, a_table, b_t
     prefetch_rows = K >= _CACHE_LINE
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     accepted = 0
-    # sites drawn ahead exactly as in metropolis_p2 (the same use of the random stream)
-    i1, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-    i2, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-    _prefetch_row(patterns, i1, prefetch_rows)
-    _prefetch_row(patterns, i2, prefetch_rows)
+    # sites drawn three ahead as in metropolis_p2 (the same use of the random stream)
+    i1, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
+    i2, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
     for _ in range(n_flips):
-        i3, s0, s1, s2, s3 = next_index(N, s0, s1, s2, s3)
-        _prefetch_row(patterns, i3, prefetch_rows)
+        i3, s0, s1, s2, s3 = _draw_site(patterns, prefetch_rows, s0, s1, s2, s3)
         i, i1, i2 = i1, i2, i3
         excess = spins[i] * _row_dot(patterns, i, b_values) - a_total
         if excess <= 0.0:
