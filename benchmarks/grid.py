@@ -3,7 +3,7 @@
 The work: the AGS model (dense Hopfield, P = 2) on a 200 x 200 (alpha, T) grid, alpha in
 [0, 0.2], T in [0, 1.5]: at every point the three branches (retrieval, spin glass, paramagnet)
 from the same three starts, solved to a residual of 1e-11, with their free and internal
-energies. The engine (:func:`theorylab.models.dense_hopfield.diagram_block`) does this for the
+energies. The engine (:func:`theorylab.equilibrium.diagram_block`) does this for the
 whole grid at once and, in addition, retries unconverged points from converged neighbours and
 computes every branch's stability eigenvalue. The baseline calls ``scipy.optimize.fsolve`` once
 per point and start on the same derived fixed-point map (same quadrature, same starts) and
@@ -23,6 +23,7 @@ import time
 import numpy as np
 from scipy import optimize
 
+from theorylab.equilibrium import diagram_block
 from theorylab.gaussian import DEFAULT_NODES as NODES
 
 
@@ -58,7 +59,7 @@ def run(quick: bool = False) -> dict:
     for zero_temperature in (True, False):  # compile outside the timing
         dh.system(2, zero_temperature, NODES).equations  # noqa: B018
     start = time.perf_counter()
-    out = dh.diagram_block(2, alpha, T, NODES)
+    out = diagram_block("dense-hopfield", {"P": 2}, "alpha", alpha, "T", T)
     seconds = time.perf_counter() - start
     rate = alpha.size * T.size / seconds
     base_rate, base_failed = _baseline(60 if quick else 400)

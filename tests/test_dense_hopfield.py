@@ -37,7 +37,8 @@ def test_ags_spin_glass_line(alpha):  # row 3: T_g = 1 + sqrt(alpha)
     # ... and independently of the derived formula: the paramagnet's stability eigenvalue of
     # the fixed-point map crosses one there.
     Tg = p["T"]
-    out = dh.solve_points(2, np.full(2, alpha), np.array([0.99 * Tg, 1.01 * Tg]))
+    out = dh.MODEL.problem({"P": 2}).solve({"alpha": np.full(2, alpha),
+                                         "T": np.array([0.99 * Tg, 1.01 * Tg])})
     assert out["paramagnet_eig"][0] > 1 > out["paramagnet_eig"][1]
 
 
@@ -64,7 +65,7 @@ def test_curie_weiss_critical_point():
     assert sol.free_energy == pytest.approx(-math.log(2), abs=1e-12)
     assert sol.extras["stability_eigenvalue"] == pytest.approx(1.0, abs=1e-9)
     # below T_c the Curie-Weiss paramagnet is a branch, unstable with eigenvalue beta
-    out = dh.solve_points(2, np.zeros(2), np.array([0.5, 0.8]))
+    out = dh.MODEL.problem({"P": 2}).solve({"alpha": np.zeros(2), "T": np.array([0.5, 0.8])})
     assert out["paramagnet_converged"].all()
     np.testing.assert_allclose(out["paramagnet_eig"], [2.0, 1.25], rtol=1e-9)
     np.testing.assert_allclose(out["paramagnet_f"], -np.array([0.5, 0.8]) * math.log(2),

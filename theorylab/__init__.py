@@ -8,6 +8,7 @@ The public API (DESIGN.md, "The public surface")::
     tl.branches("dense-hopfield", P=2, alpha=0.05, T=0.1)    # every solution found
     tl.line("dense-hopfield", "retrieval-spinodal", P=2, T=[0, 0.1])
     tl.diagram("dense-hopfield", P=2, alpha=(0, 0.2, 41), T=(0, 1.5, 31))   # xarray.Dataset
+    tl.cut("dense-hopfield", "T", numpy.linspace(0, 1.2, 121), P=2, alpha=0.05)  # branches
     tl.simulate("dense-hopfield", P=2, N=2000, alpha=0.05, T=0.1, seeds=8)
     tl.verify("dense-hopfield", quick=True)
 """
@@ -52,22 +53,33 @@ def line(model: str, name: str, **params) -> Line:
 def diagram(model: str, *, executor=None, store=None, progress: bool = False, **params):
     """A phase diagram as an ``xarray.Dataset``.
 
-    The two ``diagram_axes`` of the model are given as arrays or ``(start, stop, num)``
-    tuples (inclusive, like ``numpy.linspace``, or ``numpy.geomspace`` on the model's
-    ``log_axes``); other parameters are fixed values.
+    Two control parameters are given as arrays or ``(start, stop, num)`` tuples (inclusive,
+    like ``numpy.linspace``, or ``numpy.geomspace`` on the model's ``log_axes``): the diagram's
+    axes (the model's ``diagram_axes`` by default); the other parameters are fixed values.
     """
     m = _registry.get(model)
+    ranged = [k for k, v in params.items()
+              if (isinstance(v, tuple) and len(v) == 3) or np.ndim(v) > 0]
+    order = [*m.diagram_axes, *(p.name for p in m.parameters)]
+    if len(ranged) != 2 or any(k not in order for k in ranged):
+        raise ParameterError(f"diagram needs two parameters as (start, stop, num) or arrays, "
+                             f"e.g. {' and '.join(m.diagram_axes)} (got {ranged})")
     axes = {}
-    for name in m.diagram_axes:
-        if name not in params:
-            raise ParameterError(f"diagram needs {name} as (start, stop, num) or an array")
+    for name in sorted(ranged, key=order.index):
         value = params.pop(name)
         spacing = np.geomspace if name in m.log_axes else np.linspace
         axes[name] = (spacing(*value) if isinstance(value, tuple) and len(value) == 3
                       else np.asarray(value, dtype=float))
+        if axes[name].size < 2:
+            raise ParameterError(f"{name} needs two values or more (for one, use cut)")
         for v in axes[name]:
             m.parameter(name).check(float(v))
     return m.diagram(axes, params, executor=executor, store=store, progress=progress)
+
+
+def cut(model: str, axis: str, values, **params):
+    """Every branch along a one-dimensional cut of ``axis`` (an ``xarray.Dataset``)."""
+    return _registry.get(model).cut(axis, np.asarray(values, dtype=float), **params)
 
 
 def simulate(model: str, seeds: int = 8, seed: int = 0, **params) -> SimulationResult:
@@ -80,5 +92,5 @@ def verify(model: str, quick: bool = True) -> Verification:
     return _registry.get(model).verify(quick=quick)
 
 
-__all__ = ["ParameterError", "__version__", "branches", "diagram", "line", "models", "simulate",
-           "solve", "verify"]
+__all__ = ["ParameterError", "__version__", "branches", "cut", "diagram", "line", "models",
+           "simulate", "solve", "verify"]

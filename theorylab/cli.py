@@ -7,6 +7,7 @@ gets one line on standard error naming the parameter and its allowed range, and 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from theorylab import sweep
 from theorylab.models import get as get_model
 from theorylab.models import names as model_names
 from theorylab.parameters import ParameterError, parse_axis
-from theorylab.results import dumps, provenance, save_dataset
+from theorylab.results import dumps, package_version, provenance, save_dataset
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +96,25 @@ def cmd_line(args) -> int:
     return 0
 
 
+def _diagram_axes(model, values: dict) -> dict[str, np.ndarray]:
+    """The two ranges of a diagram, removed from ``values`` (x first, in the order of the
+    model's ``diagram_axes`` or, for other planes, of its parameters)."""
+    ranged = [k for k, v in values.items() if np.ndim(v) > 0]
+    order = [*model.diagram_axes, *(p.name for p in model.parameters)]
+    ranged.sort(key=order.index)
+    if len(ranged) != 2:
+        raise ParameterError(
+            "diagram needs exactly two ranges key=start:stop:num (e.g. "
+            f"{'=..., '.join(model.diagram_axes)}=...; or --preset, one of "
+            f"{', '.join(model.presets) or 'none'}); got {len(ranged)}")
+    for k in ranged:
+        if np.size(values[k]) < 2:
+            raise ParameterError(f"{k} range has a single point: a diagram needs two values "
+                                 f"or more on each axis (for one value use: theorylab cut "
+                                 f"{model.name} ... {k}=VALUE with a range on the other axis)")
+    return {k: np.asarray(values.pop(k), dtype=float) for k in ranged}
+
+
 def cmd_diagram(args) -> int:
     model = get_model(args.model)
     given: dict[str, str] = {}
@@ -110,12 +130,7 @@ def cmd_diagram(args) -> int:
         given[key] = text
     values = {k: _value(model, k, v, ranges=True, log=k in model.log_axes)
               for k, v in given.items()}
-    axes = {}
-    for name in model.diagram_axes:
-        if name not in values or np.ndim(values[name]) == 0:
-            raise ParameterError(f"diagram needs a range {name}=start:stop:num "
-                                 f"(or --preset, one of {', '.join(model.presets)})")
-        axes[name] = np.asarray(values.pop(name), dtype=float)
+    axes = _diagram_axes(model, values)
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be an integer >= 1 (got {args.workers})")
     out = Path(args.out or f"{model.name}-diagram")
@@ -145,6 +160,109 @@ def cmd_diagram(args) -> int:
     print(f"wrote {nc} and {png}" + (f" ({bad} grid points did not converge; marked x)"
                                      if bad else ""))
     return 0
+
+
+def cmd_cut(args) -> int:
+    model = get_model(args.model)
+    if not hasattr(model, "cut"):
+        raise ParameterError(f"{model.name} has no branches to cut (a learning-dynamics "
+                             "model): use solve or diagram")
+    values = _assignments(model, args.params, ranges=True)
+    ranged = [k for k, v in values.items() if np.ndim(v) > 0]
+    if len(ranged) != 1:
+        raise ParameterError("cut needs exactly one range key=start:stop:num (got "
+                             f"{len(ranged)})")
+    axis = ranged[0]
+    out = Path(args.out) if args.out else None
+    ds = model.cut(axis, values.pop(axis), **values)
+    ds.attrs.update(provenance(args.argv))
+    rows = cut_rows(ds)
+    if args.json:
+        print(dumps({"model": model.name, "axis": axis,
+                     "parameters": json.loads(ds.attrs["parameters"]), "points": rows,
+                     "events": json.loads(ds.attrs["events"]), "version": package_version()}))
+    elif args.csv:
+        print(cut_csv(rows), end="")
+    else:
+        print(cut_table(ds, rows))
+    if out is not None:
+        from theorylab import plot
+
+        stem = f"{model.name}-cut-{axis}"
+        nc = save_dataset(ds, out, stem)
+        (out / f"{stem}.csv").write_text(cut_csv(rows))
+        plot.cut(ds, out / f"{stem}.png")
+        (out / f"{stem}.command.txt").write_text(ds.attrs["command"] + "\n"
+                                                 + ds.attrs["versions"] + "\n")
+        print(f"wrote {nc}, {out / (stem + '.csv')} and {out / (stem + '.png')}",
+              file=sys.stderr)
+    return 0
+
+
+def cut_rows(ds) -> list[dict]:
+    """One dict per cut point: the axis value, the selected state and every converged branch
+    (order parameters, f, energy, entropy, stability eigenvalue, status)."""
+    from theorylab.equilibrium import STATUS
+
+    axis = ds.attrs["axis"]
+    phases = ds.attrs["phases"].split(",")
+    ops = ds.attrs["order_parameters"].split(",")
+    rows = []
+    for i, value in enumerate(ds[axis].values):
+        sel = int(ds["phase"].values[i])
+        branches = {}
+        for ph in phases:
+            if not bool(ds[f"{ph}_converged"].values[i]):
+                continue
+            branch = {k: float(ds[f"{ph}_{k}"].values[i]) for k in ops}
+            branch.update({k: float(ds[f"{ph}_{k}"].values[i])
+                           for k in ("f", "energy", "entropy", "eig")})
+            branch["status"] = STATUS[int(ds[f"{ph}_status"].values[i])]
+            branches[ph] = branch
+        rows.append({axis: float(value), "state": phases[sel] if sel >= 0 else None,
+                     "f": float(ds["f"].values[i]), "branches": branches})
+    return rows
+
+
+def cut_csv(rows: list[dict]) -> str:
+    """Long-format CSV: one line per (cut point, converged branch)."""
+    import csv
+    import io
+
+    axis = next(iter(rows[0]))
+    keys = sorted({k for r in rows for b in r["branches"].values() for k in b})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([axis, "branch", "selected", *keys])
+    for r in rows:
+        for name, b in r["branches"].items():
+            writer.writerow([f"{r[axis]:.10g}", name, int(name == r["state"]),
+                             *(b.get(k, "") if isinstance(b.get(k), str)
+                               else f"{b.get(k, float('nan')):.10g}" for k in keys)])
+    return buffer.getvalue()
+
+
+def cut_table(ds, rows: list[dict]) -> str:
+    """The cut as text: one line per point, the selected state first, then every branch."""
+    axis = ds.attrs["axis"]
+    ops = ds.attrs["order_parameters"].split(",")
+    lines = [f"{ds.attrs['title']}: every branch along {axis} "
+             "(* selected; status in brackets where a branch is not selectable)"]
+    for r in rows:
+        parts = []
+        for name, b in r["branches"].items():
+            mark = "*" if name == r["state"] else " "
+            values = " ".join(f"{k}={b[k]:.6g}" for k in ops)
+            flag = "" if b["status"] == "selectable" else f" [{b['status']}]"
+            parts.append(f"{mark}{name}: {values} f={b['f']:.8g} eig={b['eig']:.4g}{flag}")
+        lines.append(f"{axis}={r[axis]:<8.4g} " + ("  |  ".join(parts) or "no branch"))
+    for e in json.loads(ds.attrs["events"]):
+        what = (f"{e['branch']} {'appears' if e['appears'] else 'ends'} between "
+                f"{e['between'][0]:g} and {e['between'][1]:g}" if e["kind"] == "branch-end"
+                else f"free energies of {' and '.join(e['branches'])} cross at "
+                     f"{axis} = {e[axis]:.6g}")
+        lines.append(f"event: {what}")
+    return "\n".join(lines)
 
 
 def cmd_simulate(args) -> int:
@@ -221,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a dask.distributed scheduler")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=cmd_diagram)
+
+    p = sub.add_parser("cut", help="every branch along one control parameter")
+    p.add_argument("model")
+    p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    p.add_argument("--out", help="also write netCDF, CSV and a figure into this folder")
+    p.set_defaults(run=cmd_cut)
 
     p = sub.add_parser("simulate", help="simulate at one point (means ± standard errors)")
     p.add_argument("model")

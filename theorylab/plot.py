@@ -7,6 +7,7 @@ tables) and written to a file; nothing here computes physics.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -74,4 +75,61 @@ def comparison(rows, path: str | os.PathLike, *, title: str = "") -> None:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+SYMBOLS = {"alpha": r"$\alpha$", "rho": r"$\rho$", "beta": r"$\beta$", "T": "$T$", "d": "$d$",
+           "m": "$m$", "q": "$q$", "r": "$r$"}
+
+
+def symbol(name: str) -> str:
+    """Mathtext for a parameter or order-parameter name (``alpha`` -> α, ``m1`` -> m_1)."""
+    if name in SYMBOLS:
+        return SYMBOLS[name]
+    head = name.rstrip("0123456789")
+    if head != name and head in ("m", "n"):
+        return f"${head}_{{{name[len(head):]}}}$"
+    return name
+
+
+def cut(ds, path: str | os.PathLike) -> None:
+    """Every branch along a cut, one panel per order parameter and one of the free energy
+    relative to the thermodynamic state: solid where selectable, faint where metastable or
+    excluded; branch ends (dotted) and free-energy crossings (solid) as vertical lines. Written
+    as PNG and PDF."""
+    import json
+
+    axis = ds.attrs["axis"]
+    x = ds[axis].values
+    names = ds.attrs["phases"].split(",")
+    ops = ds.attrs["order_parameters"].split(",")
+    fig, axes = plt.subplots(len(ops) + 1, 1, figsize=(7.0, 2.0 * (len(ops) + 1)),
+                             sharex=True, layout="constrained")
+    for i, name in enumerate(names):
+        colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+        conv = ds[f"{name}_converged"].values.astype(bool)
+        valid = ds[f"{name}_valid"].values.astype(bool)
+        curves = [ds[f"{name}_{op}"].values for op in ops]
+        curves.append(ds[f"{name}_f"].values - ds["f"].values)
+        for ax, y in zip(axes, curves, strict=True):
+            ax.plot(x, np.where(valid, y, np.nan), "-", color=colour, label=name)
+            ax.plot(x, np.where(conv & ~valid, y, np.nan), "--", color=colour, alpha=0.4)
+    selectable = np.concatenate([np.where(ds[f"{n}_valid"].values.astype(bool),
+                                          ds[f"{n}_f"].values - ds["f"].values, np.nan)
+                                 for n in names])
+    if np.isfinite(selectable).any():  # an excluded branch far below must not flatten it
+        top = max(np.nanmax(selectable), 1e-3)
+        axes[-1].set_ylim(-0.25 * top, 1.25 * top)
+    for ax, op in zip(axes, ops, strict=False):
+        ax.set_ylabel(symbol(op))
+    axes[-1].set_ylabel(r"$f - f_{\mathrm{state}}$")
+    for event in json.loads(ds.attrs["events"]):
+        for ax in axes:
+            ax.axvline(event[axis], ls=":" if event["kind"] == "branch-end" else "-",
+                       color="0.4", lw=0.8)
+    axes[-1].set_xlabel(symbol(axis))
+    axes[0].set_title(ds.attrs.get("title", ""), fontsize=10)
+    axes[0].legend(fontsize=7, title="dashed: not selectable", title_fontsize=7)
+    fig.savefig(path, dpi=130)
+    fig.savefig(Path(path).with_suffix(".pdf"))
     plt.close(fig)
