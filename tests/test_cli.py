@@ -72,6 +72,10 @@ def test_cite_prints_bibtex(capsys):
     (["diagram", "dense-hopfield", "P=2", "alpha=0:1:x", "T=0:1:3"], "alpha"),
     (["diagram", "dense-hopfield", "P=2", "alpha=0:0.1:3"], "T"),
     (["diagram", "dense-hopfield", "--preset", "nope"], "preset"),
+    (["diagram", "dense-hopfield", "P=2", "alpha=0.1:0.1:1", "T=0:1:3"], "cut"),
+    (["cut", "dense-hopfield", "P=2", "alpha=0:0.1:3", "T=0:1:3"], "range"),
+    (["cut", "dense-hopfield", "P=2", "alpha=0.1", "T=0:1:1"], "two values"),
+    (["cut", "deep-linear", "s=1", "t=0:1:3"], "cut"),
     (["simulate", "dense-hopfield", "P=2", "alpha=0.1", "T=0.1", "N=1"], "N"),
     (["nosuchcommand"], "command"),
 ])
@@ -97,6 +101,7 @@ def test_diagram_writes_netcdf_png_and_command(capsys, tmp_path):
     ds = xr.open_dataset(nc, engine="scipy")
     assert ds.attrs["model"] == "dense-hopfield"
     assert "diagram dense-hopfield" in ds.attrs["command"]
+    # P = 2: the spin glass bifurcates continuously (no spin-glass spinodal, no entropy crisis)
     assert set(ds.attrs["lines"].split(",")) == {"retrieval-spinodal", "retrieval-thermodynamic",
                                                  "spin-glass"}
     assert ds.phase.shape == (4, 5)
@@ -113,3 +118,24 @@ def test_console_entry_point_runs():
     assert proc.returncode == 2
     assert proc.stderr.strip() == "theorylab: error: P must be an integer >= 2 (got '0')"
     assert "Traceback" not in proc.stderr
+
+
+def test_cut_table_json_and_csv(capsys, tmp_path):
+    argv = ["cut", "dense-hopfield", "P=2", "alpha=0.05", "T=0:1.2:25"]
+    code, out, _ = run(capsys, *argv, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["axis"] == "T" and len(data["points"]) == 25
+    first = data["points"][0]
+    assert first["state"] == "retrieval" and {"retrieval", "spin-glass"} <= set(first["branches"])
+    assert first["branches"]["retrieval"]["m"] == pytest.approx(0.99999, abs=1e-4)
+    kinds = {e["kind"] for e in data["events"]}
+    assert kinds == {"crossing", "branch-end"}
+    code, out, _ = run(capsys, *argv, "--csv")
+    header, *rows = out.strip().splitlines()
+    assert header.startswith("T,branch,selected,")
+    assert len(rows) == sum(len(p["branches"]) for p in data["points"])
+    code, out, _err = run(capsys, *argv, "--out", str(tmp_path / "c"))
+    assert code == 0 and "T=0 " in out
+    for suffix in (".nc", ".csv", ".png", ".pdf", ".command.txt"):
+        assert (tmp_path / "c" / f"dense-hopfield-cut-T{suffix}").exists()

@@ -219,6 +219,61 @@ def test_diagram_small_grid_agrees_with_pointwise_solves():
         pytest.approx(0.1379056, abs=1e-6)
 
 
+def test_p4_first_order_temperature_at_zero_load():
+    # alpha = 0: retrieval and paramagnet free energies cross where f_retrieval = -T ln 2 (the
+    # paramagnet's f at alpha = 0, closed form): the landmark T_c ~ 0.7259 of dense networks
+    p = point("retrieval-thermodynamic", P=4, alpha=0.0)
+    assert p["found"] and p["competitor"] == "paramagnet"
+    T = p["T"]
+    retrieval = tl.solve("dense-hopfield", phase="retrieval", P=4, alpha=0.0, T=T)
+    assert retrieval.free_energy == pytest.approx(-T * math.log(2), abs=1e-10)
+    assert T == pytest.approx(0.7259, abs=1e-4)
+
+
+def test_thermodynamic_line_jumps_onto_the_spin_glass_spinodal():
+    # P = 3, T = 0.3: the RS spin glass appears (its spinodal) already below retrieval, so the
+    # thermodynamic state switches there, not at a free-energy crossing
+    p = point("retrieval-thermodynamic", P=3, T=0.3)
+    assert p["found"] and p["competitor"] == "spin-glass" and "spinodal" in p["via"]
+    spinodal = point("spin-glass-spinodal", P=3, T=0.3)
+    assert p["alpha"] == pytest.approx(spinodal["alpha"], abs=1e-8)
+    below = tl.solve("dense-hopfield", P=3, alpha=p["alpha"] - 1e-6, T=0.3)
+    above = tl.solve("dense-hopfield", P=3, alpha=p["alpha"] + 1e-6, T=0.3)
+    assert (below.phase, above.phase) == ("retrieval", "spin-glass")
+
+
+@pytest.mark.parametrize("P, alpha", [(3, 0.05), (3, 0.16), (4, 0.02)])
+def test_paramagnet_entropy_crisis_line(P, alpha):  # s = ln 2 - alpha P!/(8 T^2) = 0
+    p = point("paramagnet-entropy-crisis", P=P, alpha=alpha)
+    assert p["T"] == pytest.approx(math.sqrt(alpha * math.factorial(P) / (8 * math.log(2))),
+                                   abs=1e-9)
+
+
+def test_selection_message_names_what_it_excluded():
+    # P = 3, alpha = 0.15, T = 0.4: the RS paramagnet has the lower f but a negative entropy
+    sol = tl.solve("dense-hopfield", P=3, alpha=0.15, T=0.4)
+    assert sol.phase == "retrieval"
+    assert "paramagnet" in sol.message and "negative entropy" in sol.message
+    assert sol.extras["excluded"]
+
+
+def test_line_kinds_are_one_per_line():
+    # the P = 2 continuous instability and the P >= 3 spin-glass spinodal are separate lines
+    assert tl.line("dense-hopfield", "spin-glass", P=2, alpha=0.1).kind == "continuous"
+    assert tl.line("dense-hopfield", "spin-glass-spinodal", P=3, alpha=0.05).kind == "spinodal"
+    (absent,) = tl.line("dense-hopfield", "spin-glass", P=3, alpha=0.05).points
+    assert not absent["found"] and "spin-glass-spinodal" in absent["message"]
+
+
+def test_cut_crossing_agrees_with_the_line():
+    import json
+
+    ds = tl.cut("dense-hopfield", "T", np.linspace(0, 1.2, 121), P=2, alpha=0.05)
+    (crossing,) = [e for e in json.loads(ds.attrs["events"]) if e["kind"] == "crossing"]
+    p = point("retrieval-thermodynamic", P=2, alpha=0.05)
+    assert crossing["T"] == pytest.approx(p["T"], abs=2e-4)  # linear interpolation on 0.01
+
+
 # --- theory against Monte Carlo ----------------------------------------------------------------
 
 def test_verify_quick_theory_against_monte_carlo():

@@ -156,9 +156,13 @@ def cmd_diagram(args) -> int:
     model.plot_diagram(ds, png)
     (out / f"{stem}.command.txt").write_text(ds.attrs["command"] + "\n" + ds.attrs["versions"]
                                              + "\n")
-    bad = int(ds.attrs.get("unconverged_points", 0))
-    print(f"wrote {nc} and {png}" + (f" ({bad} grid points did not converge; marked x)"
-                                     if bad else ""))
+    bad = int(ds.attrs.get("no_branch_points", ds.attrs.get("unconverged_points", 0)))
+    excluded = int(ds.attrs.get("unconverged_points", 0)) - bad
+    notes = [f"{bad} grid points where no branch converged (marked x)"] if bad else []
+    if excluded:
+        notes.append(f"{excluded} grid points with no selectable "
+                     f"{ds.attrs.get('approximation', '')} state (shaded)".replace("  ", " "))
+    print(f"wrote {nc} and {png}" + (f" ({'; '.join(notes)})" if notes else ""))
     return 0
 
 

@@ -435,27 +435,39 @@ def _ops(problem: Problem, sys_: System, x: np.ndarray, point: Mapping[str, floa
     return sys_.order_parameters(x, params)
 
 
-def continuous_point(problem: Problem, branch: str, fixed: str, value: float, free: str,
-                     seed: tuple[float, float], upper: float, samples: int = 64) -> dict:
-    """Where the stability eigenvalue of ``branch`` crosses one along ``free``: scanned from
-    ``seed`` towards ``direction`` (warm starts), refined by brentq."""
+# What vanishes on a line of each zero-crossing kind: the stability eigenvalue of the branch
+# minus one (continuous), or the branch's entropy (entropy: where an approximation's branch
+# stops being admissible, e.g. the RS paramagnet's entropy crisis).
+_TEST_QUANTITY = {"continuous": ("eig", 1.0, "stability eigenvalue crosses one"),
+                  "entropy": ("entropy", 0.0, "entropy crosses zero")}
+
+
+def zero_crossing_point(problem: Problem, kind: str, branch: str, fixed: str, value: float,
+                        free: str, seed: tuple[float, float], upper: float,
+                        samples: int = 64) -> dict:
+    """Where the stability eigenvalue of ``branch`` crosses one (``kind`` continuous) or its
+    entropy crosses zero (``kind`` entropy) along ``free``: scanned from ``seed`` towards its
+    direction (warm starts), refined by brentq."""
+    quantity, level, what = _TEST_QUANTITY[kind]
     lam0, direction = seed
     end = upper if direction > 0 else max(problem.bounds.get(free, (0.0,))[0], 0.0)
     grid = np.linspace(lam0, end, samples)
     data = problem.solve({fixed: value, free: grid}, shape=(1, samples))
-    eig = np.where(data[f"{branch}_converged"], data[f"{branch}_eig"], np.nan) - 1.0
+    eig = np.where(data[f"{branch}_converged"], data[f"{branch}_{quantity}"], np.nan) - level
     sign = np.flatnonzero(np.isfinite(eig[:-1]) & np.isfinite(eig[1:])
                           & (np.sign(eig[:-1]) != np.sign(eig[1:])))
     if sign.size == 0:
         return {fixed: value, free: None, "found": False,
-                "message": f"the {branch} branch's stability eigenvalue does not cross one "
-                           f"for {free} between {lam0:g} and {end:g}"}
+                "message": f"the {branch} branch's {what} nowhere for {free} between "
+                           f"{lam0:g} and {end:g}"}
     i = sign[0]
     warm = _warm_starts(data, problem, i)
 
     def test(lam: float) -> float:
         d = problem.solve({fixed: value, free: np.array([lam])}, starts=warm)
-        return float(d[f"{branch}_eig"][0] - 1.0) if d[f"{branch}_converged"][0] else np.nan
+        if not d[f"{branch}_converged"][0]:
+            return np.nan
+        return float(d[f"{branch}_{quantity}"][0] - level)
 
     lam = phases.crossing(test, grid[i], grid[i + 1])
     return {fixed: value, free: lam, "found": lam is not None}
@@ -555,6 +567,8 @@ class EquilibriumModel(Model):
     settings : Settings
     approximation : str
         The theory's approximation, named where it has no admissible state (e.g. ``RS``).
+    metastable_marked : tuple of str
+        Phases whose metastable regions (selectable, not selected) diagrams mark.
     """
 
     phase_list: tuple[Phase, ...] = ()
@@ -562,6 +576,7 @@ class EquilibriumModel(Model):
     search_box: Mapping[str, float] = {}
     settings: Settings = Settings()
     approximation: str = ""
+    metastable_marked: tuple[str, ...] = ()
 
     @property
     def phases(self) -> dict[str, str]:  # type: ignore[override]
@@ -658,9 +673,9 @@ class EquilibriumModel(Model):
         upper = float(self.search_box.get(free, 10.0))
         if recipe.kind == "spinodal":
             return spinodal_point(problem, recipe.branch, fixed_axis, value, free, seed, upper)
-        if recipe.kind == "continuous":
-            return continuous_point(problem, recipe.branch, fixed_axis, value, free, seed,
-                                    upper)
+        if recipe.kind in _TEST_QUANTITY:
+            return zero_crossing_point(problem, recipe.kind, recipe.branch, fixed_axis, value,
+                                       free, seed, upper)
         end = spinodal_point(problem, recipe.branch, fixed_axis, value, free, seed, upper)
         lam0 = seed[0]
         stop = end[free] if end["found"] else (upper if seed[1] > 0 else 0.0)
@@ -721,11 +736,16 @@ class EquilibriumModel(Model):
             "parameters": json.dumps(others), "axes": f"{xname},{yname}",
             "phases": ",".join(ph.name for ph in self.phase_list),
             "lines": ",".join(names), "line_kinds": ",".join(self.lines[n].kind for n in names),
+            "needs_entropy": ",".join(ph.name for ph in self.phase_list if ph.needs_entropy),
+            "metastable": ",".join(self.metastable_marked),
+            "approximation": self.approximation,
             "solver": f"saddle.solve (Anderson-accelerated damped iteration, Newton polish, "
                       f"tol {self.settings.tol:g}) + grid continuation; lines by "
                       "pseudo-arclength continuation",
             "quadrature_nodes": str(self.settings.nodes),
             "unconverged_points": int((~data["converged"]).sum()),
+            "no_branch_points": int(np.sum(~np.any([data[f"{ph.name}_converged"]
+                                                    for ph in self.phase_list], axis=0))),
             **provenance()})
         return ds
 

@@ -24,8 +24,10 @@ class LineInfo:
     ----------
     kind
         ``"spinodal"`` (a branch ends), ``"first-order"`` (free energies cross),
-        ``"continuous"`` (an order parameter or a stability eigenvalue goes to zero), or
-        ``"time"`` (a characteristic time along a trajectory, for dynamics models).
+        ``"continuous"`` (an order parameter or a stability eigenvalue goes to zero),
+        ``"entropy"`` (a branch's entropy crosses zero: where an approximation stops being
+        admissible), or ``"time"`` (a characteristic time along a trajectory, for dynamics
+        models).
     description
         What the line is, with the paper's equation.
     along

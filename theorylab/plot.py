@@ -14,52 +14,105 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.colors import ListedColormap
 
 PHASE_COLOURS = ("#9ecae1", "#fdd0a2", "#e5e5e5", "#c7e9c0", "#dadaeb")
-LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":"}
+LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":", "entropy": "-."}
 LINE_COLOURS = ("#08519c", "#a50f15", "#006d2c", "#54278f", "#252525")
 
 
 def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> None:
-    """Draw a phase diagram dataset: the thermodynamic phase as coloured regions, every line
-    in ``ds.attrs["lines"]`` with its kind in the legend, unconverged points as black crosses.
+    """Draw a phase diagram dataset as PNG and PDF.
 
-    The dataset has coordinates ``x``, ``y`` named in ``attrs["axes"]``, an integer variable
-    ``phase`` (index into ``attrs["phases"]``, -1 = no converged branch) and, for each line
-    ``L``, variables ``L__<x>`` and ``L__<y>`` along dimension ``L__point``.
+    * Each phase's region is where its *margin* is positive: the smallest of its free-energy
+      lead over every other selectable branch, 1 minus its stability eigenvalue, and (where
+      the phase needs it) its entropy. These fields are continuous, so the drawn boundaries are
+      their interpolated zero lines, not the grid's pixels.
+    * Metastable regions of the phases named in ``attrs["metastable"]`` (selectable, not
+      selected) are hatched; where no state is selectable (e.g. below an RS entropy crisis)
+      the region is shaded grey and labelled; grid points where no branch converged at all are
+      black crosses.
+    * Lines (``L__<x>``, ``L__<y>`` along ``L__point``, NaN between separately found pieces)
+      are drawn in order, unbroken only where they were found, styled by kind.
+
+    The dataset has coordinates named in ``attrs["axes"]`` (x, y), an integer variable
+    ``phase`` (index into ``attrs["phases"]``, -1 = none selectable) and, per phase ``p``,
+    ``p_f``, ``p_eig``, ``p_entropy``, ``p_converged``, ``p_valid``, ``p_status``.
     """
     xname, yname = ds.attrs["axes"].split(",")
     names = ds.attrs["phases"].split(",")
     x, y = ds[xname].values, ds[yname].values
-    phase = ds["phase"].transpose(yname, xname).values
+    field = {k: ds[k].transpose(yname, xname).values for k in ds.data_vars
+             if set(ds[k].dims) == {xname, yname}}
     fig, ax = plt.subplots(figsize=(8.4, 4.8), layout="constrained")
-    cmap = ListedColormap(["#000000", *PHASE_COLOURS[: len(names)]])
-    norm = BoundaryNorm(np.arange(-1.5, len(names)), cmap.N)
-    ax.pcolormesh(x, y, phase, cmap=cmap, norm=norm, shading="nearest")
+    # the grid's phase map underneath: it shows where a margin's contour cannot (next to a
+    # branch's end, where its margin is undefined); the smooth regions are drawn over it
+    excluded = (field["phase"] < 0) & np.any([field[f"{n}_converged"] for n in names], axis=0)
+    base = np.where(excluded, len(names), field["phase"]).astype(float)
+    colours = [PHASE_COLOURS[i % 5] for i in range(len(names))] + ["#bdbdbd"]
+    ax.pcolormesh(x, y, np.where(base >= 0, base, np.nan), shading="nearest",
+                  cmap=ListedColormap(colours), vmin=-0.5, vmax=len(names) + 0.5)
+    margins = _margins(field, names, ds.attrs.get("needs_entropy", "").split(","))
     for i, name in enumerate(names):
-        if (phase == i).any():
-            ax.fill_between([], [], color=PHASE_COLOURS[i], label=f"{name} (phase)")
-    bad = np.argwhere(phase < 0)
-    if bad.size:
-        ax.plot(x[bad[:, 1]], y[bad[:, 0]], "kx", ms=3, label="no selectable state (flagged)")
+        g = margins[i]
+        if np.nanmax(np.where(np.isfinite(g), g, -np.inf), initial=-np.inf) > 0:
+            ax.contourf(x, y, g, levels=[0, np.inf], colors=[PHASE_COLOURS[i % 5]])
+            ax.fill_between([], [], color=PHASE_COLOURS[i % 5], label=f"{name}")
+    best = np.nanmax(np.where(np.isfinite(margins), margins, -np.inf), axis=0)
+    if excluded.any():
+        none = np.where(np.isfinite(best), best, np.where(excluded, -1.0, np.nan))
+        ax.contourf(x, y, -none, levels=[0, np.inf], colors=["#bdbdbd"], hatches=["xx"])
+        ax.fill_between([], [], color="#bdbdbd", hatch="xx",
+                        label=f"no selectable {ds.attrs.get('approximation', '')} state".replace(
+                            "  ", " "))
+    for i, name in enumerate(names):
+        if name not in ds.attrs.get("metastable", "").split(","):
+            continue
+        lead = np.where(field[f"{name}_valid"].astype(bool) & (field["phase"] != i),
+                        1.0 - field[f"{name}_eig"], np.nan)
+        if np.isfinite(lead).any():
+            ax.contourf(x, y, lead, levels=[0, np.inf], colors="none", hatches=["///"])
+            ax.fill_between([], [], facecolor="none", hatch="///",
+                            label=f"{name} metastable")
+    unconverged = (field["phase"] < 0) & ~excluded
+    if unconverged.any():
+        yy, xx = np.nonzero(unconverged)
+        ax.plot(x[xx], y[yy], "kx", ms=3, label="no branch converged (flagged)")
     lines = [s for s in ds.attrs.get("lines", "").split(",") if s]
     kinds = ds.attrs.get("line_kinds", "").split(",")
     for k, (line, kind) in enumerate(zip(lines, kinds, strict=False)):
         lx, ly = ds[f"{line}__{xname}"].values, ds[f"{line}__{yname}"].values
-        ok = np.isfinite(lx) & np.isfinite(ly)
-        if ok.any():
-            order = np.argsort(ly[ok]) if np.ptp(ly[ok]) > np.ptp(lx[ok]) else np.argsort(lx[ok])
-            ax.plot(lx[ok][order], ly[ok][order], LINE_STYLES.get(kind, "-"), lw=2,
+        if np.isfinite(lx).any():
+            ax.plot(lx, ly, LINE_STYLES.get(kind, "-"), lw=2,
                     color=LINE_COLOURS[k % len(LINE_COLOURS)], label=f"{line} ({kind})")
     ax.set_xlim(x.min(), x.max())
     ax.set_ylim(y.min(), y.max())
-    ax.set_xlabel(ds[xname].attrs.get("long_name", xname))
-    ax.set_ylabel(ds[yname].attrs.get("long_name", yname))
+    ax.set_xlabel(symbol(xname))
+    ax.set_ylabel(symbol(yname))
     ax.set_title(title or ds.attrs.get("title", ""), fontsize=10)
     fig.legend(fontsize=8, loc="outside right upper", frameon=False)
     fig.savefig(path, dpi=130)
+    fig.savefig(Path(path).with_suffix(".pdf"))
     plt.close(fig)
+
+
+def _margins(field: dict, names: list[str], needs_entropy: list[str]) -> np.ndarray:
+    """Per phase, a continuous field positive where that phase is the thermodynamic state and
+    zero on its boundaries (NaN where its branch did not converge): the smallest of its
+    free-energy lead over every other selectable branch, 1 - its stability eigenvalue, and its
+    entropy where the phase needs it."""
+    out = []
+    for name in names:
+        f = np.where(field[f"{name}_converged"].astype(bool), field[f"{name}_f"], np.nan)
+        terms = [1.0 - field[f"{name}_eig"]]
+        if name in needs_entropy:
+            terms.append(field[f"{name}_entropy"])
+        for other in names:
+            if other != name:
+                lead = field[f"{other}_f"] - f
+                terms.append(np.where(field[f"{other}_valid"].astype(bool), lead, np.inf))
+        out.append(np.where(np.isfinite(f), np.min(terms, axis=0), np.nan))
+    return np.array(out)
 
 
 def comparison(rows, path: str | os.PathLike, *, title: str = "") -> None:

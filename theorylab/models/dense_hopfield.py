@@ -262,6 +262,13 @@ LINES = {
             "for P >= 3 the paramagnet is locally stable at every T (its linearised map "
             "vanishes): the RS spin glass appears at its own spinodal, line "
             "spin-glass-spinodal")),
+    "paramagnet-entropy-crisis": LineRecipe(
+        "entropy", "P >= 3: the RS paramagnet's entropy ln 2 - alpha P!/(8 T^2) vanishes, "
+        "T = sqrt(alpha P!/(8 ln 2)); below it RS has no admissible paramagnet (the true state "
+        "freezes, 1RSB)", "alpha", "T", branch="paramagnet",
+        seed=lambda fixed, value, case: (10.0, -1.0) if fixed == "alpha" else (1e-6, 1.0),
+        absent=lambda case: None if case["P"] > 2 else (
+            "for P = 2 the RS paramagnet's entropy is ln 2 at every T")),
     "spin-glass-spinodal": LineRecipe(
         "spinodal", "P >= 3: end of the RS spin-glass branch (it appears discontinuously, "
         "spec §2.2)", "alpha", "T", branch="spin-glass", seed=_spin_glass_seed,
@@ -373,6 +380,7 @@ class DenseHopfield(EquilibriumModel):
     citations = CITATIONS
     diagram_axes = ("alpha", "T")
     approximation = "RS"
+    metastable_marked = ("retrieval",)
     presets = {
         "ags": {"P": "2", "alpha": "0:0.2:101", "T": "0:1.5:76"},
         "gardner-P3": {"P": "3", "alpha": "0:0.2:81", "T": "0:1.2:61"},
