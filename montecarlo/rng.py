@@ -73,12 +73,15 @@ def next_uniform(s0, s1, s2, s3):
 
 
 @njit(inline="always")
-def next_index(n, s0, s1, s2, s3):
-    """An exactly uniform integer in [0, n), 1 <= n < 2^32 (Lemire's multiply-shift).
+def next_index_and_bits(n, s0, s1, s2, s3):
+    """An exactly uniform integer in [0, n), 1 <= n < 2^32 (Lemire's multiply-shift), and the 32
+    low bits of the same draw.
 
     The top 32 bits of a draw times ``n`` give the index in the high word of the product; the rare
     draws whose low word falls below ``2^32 mod n`` are redrawn, which removes the bias of a plain
     multiply-shift. The modulo is only computed on that rare branch (probability below n / 2^32).
+    The low 32 bits of the accepted draw are independent of its top ones (every output bit of
+    xoshiro256** is of full quality): a kernel may use them as further random bits.
     """
     bound = np.uint64(n)
     r, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
@@ -88,4 +91,12 @@ def next_index(n, s0, s1, s2, s3):
         while (product & _LOW_32) < threshold:
             r, s0, s1, s2, s3 = next_uint64(s0, s1, s2, s3)
             product = (r >> _HALF_WORD) * bound
-    return np.int64(product >> _HALF_WORD), s0, s1, s2, s3
+    return np.int64(product >> _HALF_WORD), r & _LOW_32, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def next_index(n, s0, s1, s2, s3):
+    """An exactly uniform integer in [0, n), 1 <= n < 2^32: :func:`next_index_and_bits` without
+    the low bits (the same draws, so the same stream)."""
+    index, _bits, s0, s1, s2, s3 = next_index_and_bits(n, s0, s1, s2, s3)
+    return index, s0, s1, s2, s3

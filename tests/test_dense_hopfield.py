@@ -274,6 +274,35 @@ def test_cut_crossing_agrees_with_the_line():
     assert crossing["T"] == pytest.approx(p["T"], abs=2e-4)  # linear interpolation on 0.01
 
 
+def test_traced_ags_lines_reach_their_ends_and_match_located_points():
+    from theorylab.equilibrium import trace_line
+
+    box = {"alpha": (0.0, 0.2), "T": (0.0, 1.5)}
+    for name, alpha_at_zero in (("retrieval-spinodal", 0.1379056),
+                                ("retrieval-thermodynamic", 0.0518543)):
+        (segment,) = trace_line(dh.MODEL, name, {"P": 2}, box)
+        assert segment.found.all()
+        # from the T = 0 value (exact equations) to the Curie-Weiss critical point (0, 1)
+        assert (segment.a[0], segment.b[0]) == pytest.approx((alpha_at_zero, 0.0), abs=2e-7)
+        assert (segment.a[-1], segment.b[-1]) == (0.0, 1.0)
+        assert "Curie-Weiss" in segment.ends[1]
+        # traced points are points of the line located at their own T, to 1e-8
+        inner = np.flatnonzero((segment.b > 0.05) & (segment.b < 0.9))
+        for i in inner[:: max(1, inner.size // 4)]:
+            p = point(name, P=2, T=float(segment.b[i]))
+            assert p["alpha"] == pytest.approx(segment.a[i], abs=1e-8)
+
+
+def test_traced_p4_first_order_line_reaches_zero_load():
+    from theorylab.equilibrium import trace_line
+
+    segments = trace_line(dh.MODEL, "retrieval-thermodynamic", {"P": 4},
+                          {"alpha": (0.0, 0.05), "T": (0.0, 1.2)})
+    ends = [(s.a[k], s.b[k]) for s in segments for k in (0, -1) if s.found[k]]
+    Tc = point("retrieval-thermodynamic", P=4, alpha=0.0)["T"]
+    assert any(a == 0.0 and b == pytest.approx(Tc, abs=1e-9) for a, b in ends)
+
+
 # --- theory against Monte Carlo ----------------------------------------------------------------
 
 def test_verify_quick_theory_against_monte_carlo():

@@ -273,7 +273,13 @@ def eigenvalue_system(F: BranchMap, n: int, jac: MapJacobian | None = None,
     y = (x, a, b) and the branch equation is F(x) - x; with it, y = (z, a, b), the branch
     equation is the reduced one, embed.F(z) - z, and J is taken at x = embed.embed(z).
 
-    Where it is regular: the test function is smooth where the leading eigenvalue of J is real
+    With ``embed``, the test function is the leading eigenvalue of J restricted to the
+    directions out of the subspace (its orthogonal complement): the symmetry-breaking modes,
+    which is where such an instability acts (an eigenvalue of a mode inside the subspace, e.g.
+    a symmetric mixture's own amplitude mode near its onset, can lead without being the
+    crossing one and would put a kink in the max).
+
+    Where it is regular: the test function is smooth where the leading eigenvalue is real
     and simple, and the line is regular where that eigenvalue crosses one transversally (a
     non-zero derivative along the branch) while the branch equation stays regular. Every
     eigenvalue of J reaching one makes the full J - I singular, so without ``embed`` the system
@@ -303,10 +309,38 @@ def eigenvalue_system(F: BranchMap, n: int, jac: MapJacobian | None = None,
     def equations(y: np.ndarray) -> np.ndarray:
         z, a, b = y[:space.n], y[-2], y[-1]
         J = _map_jacobian(F, jac, space.embed(z), a, b)
-        lead = np.linalg.eigvals(J).real.max() if np.all(np.isfinite(J)) else np.nan
+        if embed is not None:
+            Q = _complement(space, z, n)
+            J = Q.T @ J @ Q
+        lead = _leading_eigenvalue(J) if J.size else np.nan
         return np.append(space.F(z, a, b) - z, lead - 1.0)
 
     return System(equations, kind="continuous", size=space.n + 2)
+
+
+def _complement(space: Subspace, z: np.ndarray, n: int) -> np.ndarray:
+    """Orthonormal basis (n, n - k) of the directions out of an embedded subspace at z: where
+    a symmetry-breaking instability acts. The subspace's tangent is taken from the embedding
+    by unit differences (exact for the affine embeddings of fixed values and equal groups)."""
+    base = space.embed(z)
+    tangent = np.array([space.embed(z + e) - base for e in np.eye(space.n)]).reshape(-1, n).T
+    if tangent.shape[1] == 0:
+        return np.eye(n)
+    u, sv, _ = np.linalg.svd(tangent, full_matrices=True)
+    rank = int(np.sum(sv > 1e-12))
+    return u[:, rank:]
+
+
+def _leading_eigenvalue(J: np.ndarray) -> float:
+    """Largest real part of the eigenvalues of J (NaN if J is not finite). A symmetric J (the
+    Jacobian of a free energy's gradient map) is diagonalised as such: a degenerate leading
+    pair (a symmetry between order parameters) then stays exactly degenerate and smooth, where
+    a general eigensolver splits it by ~sqrt(machine epsilon) and spoils finite differences."""
+    if not np.all(np.isfinite(J)):
+        return np.nan
+    if np.allclose(J, J.T, rtol=0.0, atol=1e-12 * max(1.0, np.abs(J).max())):
+        return float(np.linalg.eigvalsh(0.5 * (J + J.T))[-1])
+    return float(np.linalg.eigvals(J).real.max())
 
 
 def _map_jacobian(F: BranchMap, jac: MapJacobian | None, x: np.ndarray, a: float,

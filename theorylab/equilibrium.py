@@ -119,9 +119,14 @@ class LineRecipe(LineInfo):
         line's point) used instead of a numerical locator.
     absent
         ``absent(case) -> str | None``: why the line does not exist in a case (``None``: it does).
+    meets
+        ``meets(case) -> ({param: value, ..., "why": str}, ...)``: points where the line is known
+        to end although its equations degenerate there (e.g. a spinodal that closes into a
+        critical point); a traced curve that stalls next to one is joined to it.
     """
 
     branch: str = ""
+    meets: Callable[[Mapping], tuple[dict, ...]] | None = None
     seed: Callable[[str, float, Mapping], tuple[float, float] | None] | None = None
     exact: Callable[[str, float, Mapping], dict] | None = None
     absent: Callable[[Mapping], str | None] | None = None
@@ -158,8 +163,8 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
                  params: Mapping[str, np.ndarray], *, temperature: str = "T",
                  shape: tuple[int, ...] | None = None, settings: Settings = Settings(),
                  starts: Mapping[str, np.ndarray] | None = None,
-                 keep: Callable[[str, System], Callable | None] | None = None
-                 ) -> dict[str, np.ndarray]:
+                 keep: Callable[[str, System], Callable | None] | None = None,
+                 only: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Every phase's branch and the thermodynamic state at many points (T = 0 allowed).
 
     Parameters
@@ -178,6 +183,9 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
     keep
         ``keep(start, system)`` -> an iteration predicate (:func:`theorylab.saddle.solve`) or
         ``None``: a start whose iterate fails it has left its branch.
+    only
+        Solve only the starts of these phases (e.g. the two branches whose crossing is being
+        refined); the others are reported as not converged.
 
     Returns
     -------
@@ -210,6 +218,8 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
             if rows.size * shape[1] == idx.size:
                 sub_shape = (rows.size, shape[1])
         own = sys_.starts(p)
+        if only is not None:
+            own = {k: v for k, v in own.items() if _phase_of_start(k) in only}
         for start, x0 in own.items():
             if starts is not None and start in starts:
                 x0 = np.asarray(starts[start])[:, idx]
@@ -277,7 +287,11 @@ def _record(out: dict, phase_list: Sequence[Phase], sys_: System, start: str,
         valid = mine & (status == SELECTABLE)
         held_valid = out[f"{name}_valid"][idx]
         held_f = out[f"{name}_f"][idx]
-        better = mine & ((valid & ~held_valid) | ((valid == held_valid) & ~(f >= held_f)))
+        # a lower f wins beyond rounding; on a tie the phase's own start wins (its state is
+        # the one continued over grids and reported for that phase)
+        tie = 1e-12 * np.maximum(1.0, np.abs(f))
+        lower_f = ~(f >= held_f - tie) | ((name == target) & (f <= held_f + tie))
+        better = mine & ((valid & ~held_valid) | ((valid == held_valid) & lower_f))
         report = better | ((name == target) & ~out[f"{name}_converged"][idx])
         where = idx[better]
         for j, xj in enumerate(res.x):
@@ -362,7 +376,13 @@ class Problem:
     temperature: str = "T"
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
-    def solve(self, points: Mapping[str, np.ndarray], shape=None, starts=None) -> dict:
+    def at_zero_temperature(self, *free: str) -> bool:
+        """Whether the temperature is held at 0 (the exact T = 0 equations) while ``free``
+        parameters vary."""
+        return self.temperature not in free and self.fixed.get(self.temperature) == 0
+
+    def solve(self, points: Mapping[str, np.ndarray], shape=None, starts=None,
+              only=None) -> dict:
         """:func:`solve_points` at the given point parameters (the fixed ones filled in)."""
         size = max(np.size(v) for v in points.values())
         params = {k: np.full(size, float(v)) for k, v in self.fixed.items()}
@@ -370,12 +390,13 @@ class Problem:
                        for k, v in points.items()})
         return solve_points(self.systems, self.phase_list, params,
                             temperature=self.temperature, shape=shape,
-                            settings=self.settings, starts=starts, keep=self.keep)
+                            settings=self.settings, starts=starts, keep=self.keep, only=only)
 
     def point_map(self, point: Mapping[str, float], free: str):
         """(x -> F(x), the system) at one point as a function of the ``free`` parameter, for
         continuation (NaN where the free parameter leaves its domain)."""
-        zero = self.temperature in point and point[self.temperature] == 0
+        merged = {**self.fixed, **point}
+        zero = free != self.temperature and merged.get(self.temperature) == 0
         sys_ = self.systems(bool(zero), self.settings.nodes)
 
         low, high = self.bounds.get(free, (-np.inf, np.inf))
@@ -425,7 +446,7 @@ def spinodal_point(problem: Problem, branch: str, fixed: str, value: float, free
     fold = result.folds[0]
     where = {fixed: value, free: fold.lam}
     return {**where, **problem.values_at(sys_, fold.x, where), "found": bool(fold.converged),
-            "residual": fold.residual}
+            "residual": fold.residual, "_state": {branch: fold.x}}
 
 
 def _ops(problem: Problem, sys_: System, x: np.ndarray, point: Mapping[str, float], free: str,
@@ -451,7 +472,8 @@ def zero_crossing_point(problem: Problem, kind: str, branch: str, fixed: str, va
     quantity, level, what = _TEST_QUANTITY[kind]
     lam0, direction = seed
     end = upper if direction > 0 else max(problem.bounds.get(free, (0.0,))[0], 0.0)
-    grid = np.linspace(lam0, end, samples)
+    grid = _scan_grid(lam0, end, samples)
+    samples = grid.size
     data = problem.solve({fixed: value, free: grid}, shape=(1, samples))
     eig = np.where(data[f"{branch}_converged"], data[f"{branch}_{quantity}"], np.nan) - level
     sign = np.flatnonzero(np.isfinite(eig[:-1]) & np.isfinite(eig[1:])
@@ -464,13 +486,70 @@ def zero_crossing_point(problem: Problem, kind: str, branch: str, fixed: str, va
     warm = _warm_starts(data, problem, i)
 
     def test(lam: float) -> float:
-        d = problem.solve({fixed: value, free: np.array([lam])}, starts=warm)
+        d = problem.solve({fixed: value, free: np.array([lam])}, starts=warm, only=(branch,))
         if not d[f"{branch}_converged"][0]:
             return np.nan
         return float(d[f"{branch}_{quantity}"][0] - level)
 
     lam = phases.crossing(test, grid[i], grid[i + 1])
-    return {fixed: value, free: lam, "found": lam is not None}
+    if lam is None:
+        # the branch did not converge somewhere inside the bracket (next to a symmetry-breaking
+        # instability a start may leave its symmetric subspace): locate the line by Newton on
+        # its augmented system inside the branch's invariant subspace instead
+        return _located_in_subspace(problem, kind, branch, fixed, value, free,
+                                    float(grid[i]), warm[branch][:, 0])
+    return {fixed: value, free: lam, "found": True,
+            "_state": _states(problem.solve({fixed: value, free: np.array([lam])},
+                                            starts=warm), problem, (branch,))}
+
+
+def _located_in_subspace(problem: Problem, kind: str, branch: str, fixed: str, value: float,
+                         free: str, lam: float, x: np.ndarray) -> dict:
+    """A line point by :func:`theorylab.curves.locate` from a converged state x of ``branch`` at
+    ``free = lam`` next to it (the line's augmented system, in the branch's subspace)."""
+    from theorylab import curves
+
+    recipe = LineRecipe(kind, "", fixed, free, branch=branch)
+    built = line_system(problem, recipe, {fixed: value, free: lam, "_state": {branch: x}},
+                        fixed, free)
+    if built is None:
+        return {fixed: value, free: None, "found": False, "message": "refinement failed"}
+    G, y0, embeds = built
+    point = curves.locate(G, y0, "a", value)
+    if not point.converged:
+        return {fixed: value, free: None, "found": False,
+                "message": f"refinement failed ({point.message})"}
+    (state,) = _embedded(point.y[None], embeds)
+    return {fixed: value, free: point.b, "found": True, "_state": {branch: state[:, 0]}}
+
+
+def _scan_grid(lam0: float, end: float, samples: int) -> np.ndarray:
+    """From lam0 to end: evenly spaced, and geometrically refined towards both ends (a
+    crossing next to a bound, or a branch that reaches only a small way)."""
+    span = end - lam0
+    tail = np.geomspace(1e-5, 1.0, samples // 2)
+    grid = np.unique(np.concatenate([np.linspace(lam0, end, samples), end - span * tail,
+                                     lam0 + span * tail]))
+    return grid if end > lam0 else grid[::-1]
+
+
+def branch_extent(problem: Problem, branch: str, fixed: str, value: float, free: str,
+                  seed: tuple[float, float], upper: float, samples: int = 64) -> float:
+    """How far from ``seed`` along ``free`` the branch reaches: the first point where it did
+    not converge, from a scan (vectorised solves with grid continuation) refined once between
+    the last point it reached and the first it did not, or the end of the search range."""
+    lam0, direction = seed
+    end = upper if direction > 0 else max(problem.bounds.get(free, (0.0,))[0], 0.0)
+    grid = _scan_grid(lam0, end, samples)
+    for _ in range(2):
+        data = problem.solve({fixed: value, free: grid}, shape=(1, grid.size))
+        missing = np.flatnonzero(~data[f"{branch}_converged"][1:])
+        if not missing.size:
+            return float(grid[-1])
+        k = missing[0] + 1
+        reached, beyond = grid[k - 1], grid[k]
+        grid = np.linspace(reached, beyond, samples)
+    return float(beyond)
 
 
 def _warm_starts(data: Mapping[str, np.ndarray], problem: Problem, i: int) -> dict:
@@ -516,17 +595,8 @@ def first_order_point(problem: Problem, branch: str, fixed: str, value: float, f
     side_me, side_other = (i, i + 1) if sel[i] == me else (i + 1, i)
     other = names[sel[side_other]]
     if data[f"{other}_valid"][side_me] and data[f"{branch}_valid"][side_other]:
-        warm = _warm_starts(data, problem, i)
-
-        def difference(lam: float) -> float:
-            d = problem.solve({fixed: value, free: np.array([lam])}, starts=warm)
-            if not (d[f"{branch}_converged"][0] and d[f"{other}_converged"][0]):
-                return np.nan
-            return float(d[f"{branch}_f"][0] - d[f"{other}_f"][0])
-
-        lam = phases.crossing(difference, grid[i], grid[i + 1])
-        return {fixed: value, free: lam, "found": lam is not None, "kind": "first-order",
-                "competitor": other, "via": "free-energy crossing"}
+        return _crossing_point(problem, branch, other, fixed, value, free, grid[i],
+                               grid[i + 1], _warm_starts(data, problem, i))
     if data[f"{other}_valid"][side_me]:
         # the branch itself ends (its spinodal) where the other state takes over
         return {fixed: value, free: None, "found": False,
@@ -543,8 +613,52 @@ def first_order_point(problem: Problem, branch: str, fixed: str, value: float, f
                 "message": f"{other} appears below {branch} between {free} = {grid[i]:g} and "
                            f"{grid[i + 1]:g}, but its fold was not found ({followed.message})"}
     fold = followed.folds[0]
+    at_fold = problem.solve({fixed: value, free: np.array([fold.lam])},
+                            starts=_warm_starts(data, problem, side_me))
+    f_branch = at_fold[f"{branch}_f"][0]
+    f_other = float(sys_.thermodynamics(fold.x[:, None], {
+        **{k: np.array([float(v)]) for k, v in problem.fixed.items()},
+        fixed: np.array([value]), free: np.array([fold.lam])})[0][0])
+    if f_other > f_branch:
+        # it appears above the branch and crosses it before the grid point where it is below
+        warm = _warm_starts(data, problem, side_other)
+        warm[branch] = _warm_starts(at_fold, problem, 0)[branch]
+        inside = fold.lam + 1e-9 * (grid[side_other] - fold.lam)
+        return _crossing_point(problem, branch, other, fixed, value, free, inside,
+                               float(grid[side_other]), warm)
     return {fixed: value, free: fold.lam, "found": bool(fold.converged), "kind": "first-order",
-            "competitor": other, "via": f"spinodal of {other} (it appears below {branch})"}
+            "competitor": other, "via": f"spinodal of {other} (it appears below {branch})",
+            "_state": {other: fold.x}}
+
+
+def _crossing_point(problem: Problem, branch: str, other: str, fixed: str, value: float,
+                    free: str, lo: float, hi: float, warm: Mapping[str, np.ndarray]) -> dict:
+    """The free-energy crossing of two branches between lo and hi (brentq; both solved from
+    warm starts at every step), with the branches' states for tracing."""
+
+    def difference(lam: float) -> float:
+        d = problem.solve({fixed: value, free: np.array([lam])}, starts=warm,
+                          only=(branch, other))
+        if not (d[f"{branch}_converged"][0] and d[f"{other}_converged"][0]):
+            return np.nan
+        return float(d[f"{branch}_f"][0] - d[f"{other}_f"][0])
+
+    lam = phases.crossing(difference, lo, hi)
+    if lam is None:
+        return {fixed: value, free: None, "found": False,
+                "message": f"the crossing of {branch} and {other} between {free} = {lo:g} and "
+                           f"{hi:g} was not refined"}
+    return {fixed: value, free: lam, "found": True, "kind": "first-order", "competitor": other,
+            "via": "free-energy crossing",
+            "_state": _states(problem.solve({fixed: value, free: np.array([lam])}, starts=warm),
+                              problem, (branch, other))}
+
+
+def _states(data: Mapping[str, np.ndarray], problem: Problem,
+            names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Solver variables of the named branches at the single point of ``data``."""
+    warm = _warm_starts(data, problem, 0)
+    return {n: warm[n][:, 0] for n in names if n in warm}
 
 
 # --- the model kit -------------------------------------------------------------------------------
@@ -648,7 +762,9 @@ class EquilibriumModel(Model):
             self.parameter(free).low if np.isfinite(self.parameter(free).low) else 0.0)})
         others.pop(fixed_axis)
         others.pop(free)
-        points = tuple(self.line_point(name, fixed_axis, float(v), others) for v in values)
+        points = tuple({k: v for k, v in self.line_point(name, fixed_axis, float(v),
+                                                          others).items()
+                        if not k.startswith("_")} for v in values)
         reported = {k: v for k, v in others.items() if k not in self.point_parameters
                     or v != self.parameter(k).default}
         return Line(model=self.name, line=name, kind=recipe.kind, parameters=reported,
@@ -659,7 +775,7 @@ class EquilibriumModel(Model):
         """One point of line ``name`` at ``fixed_axis = value`` (the other plane axis free)."""
         recipe = self.lines[name]
         free = recipe.solves_for if fixed_axis == recipe.along else recipe.along
-        case = self.case(others)
+        case = self.case({**others, fixed_axis: value})
         why = recipe.absent(case) if recipe.absent is not None else None
         if why:
             return {fixed_axis: value, free: None, "found": False, "message": why}
@@ -676,12 +792,10 @@ class EquilibriumModel(Model):
         if recipe.kind in _TEST_QUANTITY:
             return zero_crossing_point(problem, recipe.kind, recipe.branch, fixed_axis, value,
                                        free, seed, upper)
-        end = spinodal_point(problem, recipe.branch, fixed_axis, value, free, seed, upper)
         lam0 = seed[0]
-        stop = end[free] if end["found"] else (upper if seed[1] > 0 else 0.0)
+        stop = branch_extent(problem, recipe.branch, fixed_axis, value, free, seed, upper)
         lo = lam0 + 1e-3 * (stop - lam0)
-        hi = lam0 + (1 - 1e-6) * (stop - lam0)
-        return first_order_point(problem, recipe.branch, fixed_axis, value, free, lo, hi)
+        return first_order_point(problem, recipe.branch, fixed_axis, value, free, lo, stop)
 
     # --- diagrams and cuts ---------------------------------------------------------------------
     def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
@@ -715,22 +829,18 @@ class EquilibriumModel(Model):
         case = self.case(others)
         names = [n for n, r in self.lines.items() if {r.along, r.solves_for} == {xname, yname}
                  and (r.absent is None or r.absent(case) is None)]
-        line_tasks = []
-        for n in names:
-            r = self.lines[n]
-            axis = x if r.along == xname else y
-            sample = np.unique(axis[np.linspace(0, axis.size - 1, min(axis.size, 25))
-                                    .astype(int)])
-            line_tasks += [{"model": self, "name": n, "fixed_axis": r.along,
-                            "value": float(v), "others": others} for v in sample]
-        points = sweep.run(_line_task, line_tasks, executor=executor,
+        box = {xname: (float(x.min()), float(x.max())), yname: (float(y.min()), float(y.max()))}
+        line_tasks = [{"model": self, "name": n, "others": others, "box": box} for n in names]
+        traced = sweep.run(_trace_task, line_tasks, executor=executor,
                            store=None if store is None else f"{store}/lines",
                            progress=progress, description="lines")
-        for n in names:
-            pts = [p for t, p in zip(line_tasks, points, strict=True) if t["name"] == n]
-            for key in (xname, yname):
-                ds[f"{n}__{key}"] = (f"{n}__point", np.array(
-                    [float(p[key]) if p["found"] else np.nan for p in pts]))
+        for n, t in zip(names, traced, strict=True):
+            found = t["found"].astype(bool)
+            ds[f"{n}__{xname}"] = (f"{n}__point", t["a"])
+            ds[f"{n}__{yname}"] = (f"{n}__point", t["b"])
+            ds[f"{n}__found"] = (f"{n}__point", found.astype(np.int8))
+            ds[f"{n}__segment"] = (f"{n}__point", t["segment"])
+            ds.attrs[f"{n}__segments"] = str(t["segments"])
         ds.attrs.update({
             "model": self.name, "title": self.diagram_title(others),
             "parameters": json.dumps(others), "axes": f"{xname},{yname}",
@@ -812,14 +922,23 @@ def _model(model: EquilibriumModel | str) -> EquilibriumModel:
     return model
 
 
-def _line_task(model: EquilibriumModel, name: str, fixed_axis: str, value: float,
-               others: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """A line point as arrays (for :func:`theorylab.sweep.run` and its store)."""
-    m = model
-    point = m.line_point(name, fixed_axis, value, others)
-    recipe = m.lines[name]
-    return {k: np.asarray(np.nan if point.get(k) is None else point[k], dtype=float)
-            for k in (recipe.along, recipe.solves_for, "found")}
+def _trace_task(model: EquilibriumModel, name: str, others: Mapping[str, object],
+                box: Mapping[str, tuple[float, float]]) -> dict[str, np.ndarray]:
+    """A traced line as arrays (for :func:`theorylab.sweep.run` and its store): the points of
+    every segment in order (``segment`` numbers them), whether each is on the line, and the
+    segments' ends as JSON."""
+    segments = trace_line(model, name, others, box)
+    if not segments:
+        empty = np.array([], dtype=float)
+        return {"a": empty, "b": empty, "found": empty.astype(bool),
+                "segment": empty.astype(int), "segments": np.array("[]")}
+    return {"a": np.concatenate([seg.a for seg in segments]),
+            "b": np.concatenate([seg.b for seg in segments]),
+            "found": np.concatenate([seg.found for seg in segments]),
+            "segment": np.concatenate([np.full(seg.a.size, k)
+                                       for k, seg in enumerate(segments)]),
+            "segments": np.array(json.dumps([{"ends": list(seg.ends), "via": seg.via}
+                                             for seg in segments]))}
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -901,3 +1020,343 @@ def cut_events(data: Mapping[str, np.ndarray], phase_list: Sequence[Phase],
             events += [{"kind": "crossing", "branches": [n, o], axis: float(values[i])}
                        for i in at]
     return sorted(events, key=lambda e: e[axis])
+
+
+# --- lines traced as curves ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a line traced as one curve: its points in order, and why it ends.
+
+    ``found`` marks the points that are on the line as defined (for a first-order line: both
+    branches selectable and no other state below them); a figure draws the line unbroken only
+    through found points.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    found: np.ndarray
+    ends: tuple[str, str]
+    via: str
+    message: str
+
+
+def _branch_functions(problem: Problem, sys_: System, a_name: str, b_name: str):
+    """F(x, a, b), dF/dx and f(x, a, b) of one point of ``sys_`` (for :mod:`theorylab.curves`);
+    NaN outside the parameters' domains (and at T <= 0: the finite-T system)."""
+    bounds = [problem.bounds.get(k, (-np.inf, np.inf)) for k in (a_name, b_name)]
+
+    def params(a: float, b: float) -> dict | None:
+        inside = all(lo <= v <= hi for v, (lo, hi) in zip((a, b), bounds, strict=True))
+        if not inside or (problem.temperature in (a_name, b_name)
+                          and (a if a_name == problem.temperature else b) <= 0):
+            return None  # outside the domain, or T <= 0 on the finite-T equations
+        return {**{k: np.array([float(v)]) for k, v in problem.fixed.items()},
+                a_name: np.array([a]), b_name: np.array([b])}
+
+    def F(x, a, b):
+        p = params(a, b)
+        if p is None:
+            return np.full(x.size, np.nan)
+        with np.errstate(all="ignore"):
+            return sys_.F(x[:, None], p)[:, 0]
+
+    def jac(x, a, b):
+        p = params(a, b)
+        if p is None:
+            return np.full((x.size, x.size), np.nan)
+        with np.errstate(all="ignore"):
+            return sys_.jacobian(x[:, None], p)[0]
+
+    def thermodynamics(x, a, b):
+        """(f, entropy) of one state; NaN outside the parameters' or the variables' domain."""
+        p = params(a, b)
+        if p is None or np.any(x < sys_.lower) or np.any(x > sys_.upper):
+            return np.nan, np.nan
+        with np.errstate(all="ignore"):
+            free, u = sys_.thermodynamics(x[:, None], p)
+            T = p[problem.temperature][0]
+            return float(free[0]), float((u[0] - free[0]) / T) if T > 0 else 0.0
+
+    def f(x, a, b):
+        return thermodynamics(x, a, b)[0]
+
+    def entropy(x, a, b):
+        return thermodynamics(x, a, b)[1]
+
+    return F, jac, f, entropy
+
+
+def _subspace(F, x: np.ndarray, ab: Sequence[float], sys_: System,
+              tol: float = 1e-8) -> tuple[list[list[int]], np.ndarray]:
+    """The invariant subspace a branch's state lies in: components held by the map at a
+    symmetry's fixed value 0 or at a bound (q = 0 of a paramagnet), and groups of components
+    the map keeps equal (a symmetric mixture m_1 = m_2). The branch is traced inside it: a
+    finite difference across a bound would leave the map's domain, and a symmetry-breaking
+    instability (a pitchfork) is regular only there.
+
+    Returns the groups of free components (each traced as one variable) and the state with the
+    held components set exactly to their values. ``tol`` is loose enough for a state located
+    next to a pitchfork, where the decaying component converges slowly (it is then set to its
+    held value and the reduced branch is corrected by the tracer).
+    """
+    held = np.zeros(x.size, dtype=bool)
+    exact = x.copy()
+    image = F(x, *ab)
+    for value in (np.zeros_like(x), sys_.lower, sys_.upper):
+        at = ~held & (np.abs(x - value) <= tol) & (np.abs(image - value) <= tol)
+        held |= at
+        exact = np.where(at, value, exact)
+    groups: list[list[int]] = []
+    for i in np.flatnonzero(~held):
+        for group in groups:
+            j = group[0]
+            if abs(x[i] - x[j]) <= tol and abs(image[i] - image[j]) <= tol:
+                group.append(int(i))
+                break
+        else:
+            groups.append([int(i)])
+    return groups, exact
+
+
+def _reduced(functions, x0: np.ndarray, groups: list[list[int]]):
+    """The functions of a branch restricted to its invariant subspace (:func:`_subspace`):
+    (F, dF/dz, f, entropy) of the reduced state z (one variable per group) and the embedding
+    z -> x."""
+    F, jac, f, entropy = functions
+    first = [g[0] for g in groups]
+    # dz_g/dx summed over a group: column h of the reduced Jacobian adds the columns of group h
+    columns = np.zeros((x0.size, len(groups)))
+    for h, group in enumerate(groups):
+        columns[group, h] = 1.0
+
+    def embed(z):
+        x = x0.copy()
+        for value, group in zip(z, groups, strict=True):
+            x[group] = value
+        return x
+
+    return (lambda z, a, b: F(embed(z), a, b)[first],
+            lambda z, a, b: (jac(embed(z), a, b) @ columns)[first],
+            lambda z, a, b: f(embed(z), a, b),
+            lambda z, a, b: entropy(embed(z), a, b)), embed
+
+
+def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: str,
+                b_name: str):
+    """The augmented system of a located line point, its seed y0 and, per branch in y, its
+    embedding (reduced state -> full state) and number of reduced variables (``None`` where the
+    point carries no state to trace from).
+
+    Each branch is traced in the invariant subspace its state lies in (:func:`_subspace`).
+    """
+    from theorylab import curves
+
+    state = point.get("_state", {})
+    if not state:
+        return None
+    sys_ = problem.systems(problem.at_zero_temperature(a_name, b_name), problem.settings.nodes)
+    full = _branch_functions(problem, sys_, a_name, b_name)
+    ab = [point[a_name], point[b_name]]
+    reduced = []
+    for x in state.values():
+        groups, x = _subspace(full[0], x, ab, sys_)
+        functions, embed = _reduced(full, x, groups)
+        reduced.append((functions, np.array([x[g[0]] for g in groups]), embed))
+    if recipe.kind == "first-order" and len(state) == 2:
+        (g1, z1, e1), (g2, z2, e2) = reduced
+        G = curves.crossing_system(g1[0], z1.size, g2[0], z2.size, g1[2], g2[2])
+        return G, np.concatenate([z1, z2, ab]), ((e1, z1.size), (e2, z2.size))
+    ((F, jac, _, entropy), z, embed), = reduced
+    y0 = np.concatenate([z, ab])
+    n = z.size
+    if recipe.kind in ("spinodal", "first-order"):
+        G = curves.fold_system(F, n, jac, seed=y0)
+    elif recipe.kind == "continuous":
+        G = curves.eigenvalue_system(full[0], len(sys_.variables), full[1],
+                                     embed=curves.Subspace(F, n, embed))
+    else:
+        def equations(y):
+            z, a, b = y[:n], y[n], y[n + 1]
+            return np.append(F(z, a, b) - z, entropy(z, a, b))
+
+        G = curves.System(equations, kind=recipe.kind, size=n + 2)
+    return G, y0, ((embed, n),)
+
+
+def trace_line(model: EquilibriumModel, name: str, others: Mapping[str, object],
+               box: Mapping[str, tuple[float, float]], seeds: int = 5,
+               max_steps: int = 150) -> list[Segment]:
+    """A line of ``model`` in the plane ``box`` (two point parameters, x first) traced end to end.
+
+    Seeds are located at ``seeds`` values along each axis; from each seed not already on a
+    traced segment, the line's augmented system is traced both ways
+    (:func:`theorylab.curves.trace_both`) with adaptive steps, clipped exactly on the box. A
+    first-order line is checked point by point (both branches selectable, nothing below them);
+    where it jumps onto a competitor's spinodal, that spinodal is traced as its own segment.
+    Closed-form lines are sampled densely. A segment that reaches T_min (the box's temperature
+    floor of the finite-T equations) is closed by the line's T = 0 point (exact equations).
+    """
+    from theorylab import curves
+
+    recipe = model.lines[name]
+    (a_name, (a_lo, a_hi)), (b_name, (b_lo, b_hi)) = box.items()
+    others = {k: v for k, v in model.validate({**others, a_name: a_lo, b_name: b_lo}).items()
+              if k not in box}
+    problem = model.problem(others)
+    temperature = problem.temperature
+    floor = {k: (lo if k != temperature or lo > 0 else 1e-3 * (hi - lo))
+             for k, (lo, hi) in box.items()}
+    along = recipe.along
+    lo, hi = box[along]
+    if recipe.exact is not None:
+        values = np.linspace(lo, hi, 201)
+        pts = [model.line_point(name, along, float(v), others) for v in values]
+        free = b_name if along == a_name else a_name
+        other = np.array([p[free] if p["found"] and p[free] is not None else np.nan
+                          for p in pts], dtype=float)
+        a, b = (values, other) if along == a_name else (other, values)
+        inside = (a >= a_lo) & (a <= a_hi) & (b >= b_lo) & (b <= b_hi)
+        return [Segment(a, b, np.isfinite(a) & np.isfinite(b) & inside, ("box", "box"),
+                        "closed form", recipe.description)]
+    # seeds along both axes: a line parallel to one axis, or a piece of it (a jump onto a
+    # competitor's spinodal), is met by the other
+    seed_points = [(axis, float(v)) for axis in (along, *(k for k in box if k != along))
+                   for v in np.linspace(max(box[axis][0], floor[axis]), box[axis][1],
+                                        seeds + 2)[:-1]]
+    segments: list[Segment] = []
+    for axis, v in seed_points:
+        point = model.line_point(name, axis, v, others)
+        if not point.get("found") or not point.get("_state"):
+            continue
+        if any(_on_segment(seg, point[a_name], point[b_name], box) for seg in segments):
+            continue
+        built = line_system(problem, recipe, point, a_name, b_name)
+        if built is None:
+            continue
+        G, y0, embeds = built
+        halves = [curves.trace(G, y0, lower=[floor[a_name], floor[b_name]],
+                               upper=[a_hi, b_hi], ds_max=0.03, max_steps=max_steps,
+                               x_scale=10.0 * np.maximum(1.0, np.abs(y0[:-2])),
+                               angle_max=0.3, direction=d) for d in (-1.0, 1.0)]
+        if not all(h.y.shape[0] for h in halves):
+            continue
+        y = np.concatenate([halves[0].y[::-1], halves[1].y[1:]])
+        found = np.concatenate([halves[0].converged[::-1], halves[1].converged[1:]])
+        ends = [halves[0].ends[1], halves[1].ends[1]]
+        a, b = y[:, -2].copy(), y[:, -1].copy()
+        if recipe.kind == "first-order":
+            states = _embedded(y, embeds)
+            found &= _thermodynamic(problem, recipe.branch, point["competitor"], states, a, b,
+                                    a_name, b_name)
+        for k in (0, 1):
+            join = _known_end(model, name, others, box, floor, (a[-k], b[-k]) if k else
+                              (a[0], b[0]))
+            if join is None:
+                continue
+            (ja, jb), why = join
+            at = a.size if k else 0
+            a, b = np.insert(a, at, ja), np.insert(b, at, jb)
+            found = np.insert(found, at, True)
+            ends[k] = why
+        message = (f"{halves[0].message} | {halves[1].message}")
+        segments.append(Segment(a, b, found, tuple(ends), point.get("via", recipe.kind),
+                                message))
+    return segments
+
+
+def _on_segment(seg: Segment, a: float, b: float, box) -> bool:
+    """Whether (a, b) lies on a traced segment (within 0.5 % of the box, to its polyline)."""
+    (_, (a_lo, a_hi)), (_, (b_lo, b_hi)) = box.items()
+    p = np.array([(a - a_lo) / (a_hi - a_lo), (b - b_lo) / (b_hi - b_lo)])
+    q = np.c_[(seg.a - a_lo) / (a_hi - a_lo), (seg.b - b_lo) / (b_hi - b_lo)]
+    q = q[np.isfinite(q).all(axis=1)]
+    if q.shape[0] < 2:
+        return False
+    start, step = q[:-1], np.diff(q, axis=0)
+    t = np.clip(np.einsum("ij,ij->i", p - start, step)
+                / np.maximum(np.einsum("ij,ij->i", step, step), 1e-300), 0.0, 1.0)
+    return bool(np.min(np.linalg.norm(start + t[:, None] * step - p, axis=1)) < 5e-3)
+
+
+def _known_end(model, name, others, box, floor, end) -> tuple[tuple[float, float], str] | None:
+    """Where a traced end stopped next to the box's edge or a declared meeting point: the exact
+    end to join it to (the line located with that edge's value pinned, T = 0 by the exact
+    equations; or the meeting point), within 3 % of the box."""
+    (a_name, (a_lo, a_hi)), (b_name, (b_lo, b_hi)) = box.items()
+    scale = np.array([a_hi - a_lo, b_hi - b_lo])
+    here = np.array(end, dtype=float)
+    recipe = model.lines[name]
+    for meet in (recipe.meets(model.case(others)) if recipe.meets else ()):
+        there = np.array([meet[a_name], meet[b_name]])
+        if np.all(np.abs(here - there) / scale < 0.03):
+            return (float(there[0]), float(there[1])), meet["why"]
+    for axis, (lo, hi), k in ((a_name, (a_lo, a_hi), 0), (b_name, (b_lo, b_hi), 1)):
+        edge = lo if abs(here[k] - floor[axis]) < 0.03 * (hi - lo) else None
+        if edge is None or (here[k] == edge and edge == floor[axis]):
+            continue
+        point = model.line_point(name, axis, float(edge), others)
+        if point.get("found"):
+            there = np.array([point[a_name], point[b_name]], dtype=float)
+            if np.all(np.abs(here - there) / scale < 0.03):
+                why = (f"{axis} = {edge:g} (exact equations)" if axis == model.problem(
+                    others).temperature else f"{axis} = {edge:g}")
+                return (float(there[0]), float(there[1])), why
+    return None
+
+
+def _embedded(y: np.ndarray, embeds) -> list[np.ndarray]:
+    """The full states (n, M) of the branches of traced points y = (z_1, [z_2,] a, b); each
+    embedding is (embed, number of free components)."""
+    states, start = [], 0
+    for embed, width in embeds:
+        states.append(np.array([embed(row[start:start + width]) for row in y]).T)
+        start += width
+    return states
+
+
+def _thermodynamic(problem: Problem, branch: str, competitor: str, states: list[np.ndarray],
+                   a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> np.ndarray:
+    """Which points of a traced first-order curve are thermodynamic transitions.
+
+    On a crossing (two traced states: branch, competitor) both must be selectable (locally
+    stable; non-negative entropy where their phase needs it); on a competitor's spinodal (one
+    traced state, the competitor's) the branch, solved afresh, must be selectable and above
+    the competitor. In both, no other selectable state (solved afresh) may lie below.
+    """
+    params = {**{k: np.full(a.size, float(v)) for k, v in problem.fixed.items()},
+              a_name: a, b_name: b}
+    sys_ = problem.systems(problem.at_zero_temperature(a_name, b_name), problem.settings.nodes)
+    names = [ph.name for ph in problem.phase_list]
+    data = problem.solve({a_name: a, b_name: b})
+    if len(states) == 2:
+        ok = np.ones(a.size, dtype=bool)
+        for x, name in zip(states, (branch, competitor), strict=True):
+            ok &= _selectable(problem, sys_, x, params, names.index(name))
+        f_line = sys_.thermodynamics(states[0], params)[0]
+    else:
+        f_line = data[f"{branch}_f"]
+        f_competitor = sys_.thermodynamics(states[0], params)[0]
+        ok = data[f"{branch}_valid"] & (f_competitor <= f_line + 1e-12)
+    for ph in problem.phase_list:
+        if ph.name not in (branch, competitor):
+            ok &= ~(data[f"{ph.name}_valid"] & (data[f"{ph.name}_f"] < f_line - 1e-9))
+    return ok
+
+
+def _selectable(problem: Problem, sys_: System, x: np.ndarray, params: Mapping[str, np.ndarray],
+                index: int) -> np.ndarray:
+    """States x (n, M) that are selectable members of phase ``index``: locally stable and, where
+    the phase needs it, of non-negative entropy."""
+    phase = problem.phase_list[index]
+    ok = np.isfinite(x).all(axis=0)
+    eig = np.full(x.shape[1], np.nan)
+    if ok.any():
+        eig[ok] = saddle.stability(sys_.F, x[:, ok], saddle.subset(params, ok),
+                                   exact=sys_.jacobian)
+    ok &= eig < 1.0 + MARGINAL
+    ok &= classify(problem.phase_list, sys_.order_parameters(x, params), params) == index
+    if phase.needs_entropy:
+        f, u = sys_.thermodynamics(x, params)
+        ok &= (u - f) / params[problem.temperature] >= -ENTROPY_TOLERANCE
+    return ok

@@ -89,8 +89,12 @@ def select(free_energies: Mapping[str, np.ndarray],
 
 def crossing(difference: Callable[[float], float], a: float, b: float,
              tol: float = 1e-12) -> float | None:
-    """Root of ``difference`` in [a, b] (brentq), or ``None`` if it does not change sign."""
+    """Root of ``difference`` in [a, b] (brentq), or ``None`` if it does not change sign or is
+    not finite somewhere on the way."""
     fa, fb = difference(a), difference(b)
     if not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
         return None
-    return float(optimize.brentq(difference, a, b, xtol=tol))
+    try:
+        return float(optimize.brentq(difference, a, b, xtol=tol))
+    except ValueError:  # the difference is not finite somewhere inside: no refined root
+        return None

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-PHASE_COLOURS = ("#9ecae1", "#fdd0a2", "#e5e5e5", "#c7e9c0", "#dadaeb")
+PHASE_COLOURS = ("#9ecae1", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fff7bc", "#fcc5c0")
+PARAMAGNET_COLOUR = "#ececec"  # a phase named paramagnet is grey in every model
 LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":", "entropy": "-."}
 LINE_COLOURS = ("#08519c", "#a50f15", "#006d2c", "#54278f", "#252525")
 
@@ -49,15 +50,15 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
     # branch's end, where its margin is undefined); the smooth regions are drawn over it
     excluded = (field["phase"] < 0) & np.any([field[f"{n}_converged"] for n in names], axis=0)
     base = np.where(excluded, len(names), field["phase"]).astype(float)
-    colours = [PHASE_COLOURS[i % 5] for i in range(len(names))] + ["#bdbdbd"]
+    colours = [*_phase_colours(names), "#bdbdbd"]
     ax.pcolormesh(x, y, np.where(base >= 0, base, np.nan), shading="nearest",
                   cmap=ListedColormap(colours), vmin=-0.5, vmax=len(names) + 0.5)
     margins = _margins(field, names, ds.attrs.get("needs_entropy", "").split(","))
     for i, name in enumerate(names):
         g = margins[i]
         if np.nanmax(np.where(np.isfinite(g), g, -np.inf), initial=-np.inf) > 0:
-            ax.contourf(x, y, g, levels=[0, np.inf], colors=[PHASE_COLOURS[i % 5]])
-            ax.fill_between([], [], color=PHASE_COLOURS[i % 5], label=f"{name}")
+            ax.contourf(x, y, g, levels=[0, np.inf], colors=[colours[i]])
+            ax.fill_between([], [], color=colours[i], label=f"{name}")
     best = np.nanmax(np.where(np.isfinite(margins), margins, -np.inf), axis=0)
     if excluded.any():
         none = np.where(np.isfinite(best), best, np.where(excluded, -1.0, np.nan))
@@ -81,7 +82,7 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
     lines = [s for s in ds.attrs.get("lines", "").split(",") if s]
     kinds = ds.attrs.get("line_kinds", "").split(",")
     for k, (line, kind) in enumerate(zip(lines, kinds, strict=False)):
-        lx, ly = ds[f"{line}__{xname}"].values, ds[f"{line}__{yname}"].values
+        lx, ly = _drawn(ds, line, xname), _drawn(ds, line, yname)
         if np.isfinite(lx).any():
             ax.plot(lx, ly, LINE_STYLES.get(kind, "-"), lw=2,
                     color=LINE_COLOURS[k % len(LINE_COLOURS)], label=f"{line} ({kind})")
@@ -94,6 +95,25 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> N
     fig.savefig(path, dpi=130)
     fig.savefig(Path(path).with_suffix(".pdf"))
     plt.close(fig)
+
+
+def _phase_colours(names: list[str]) -> list[str]:
+    """One colour per phase: grey for a paramagnet, the palette in order for the others."""
+    palette = iter(PHASE_COLOURS * 2)
+    return [PARAMAGNET_COLOUR if name == "paramagnet" else next(palette) for name in names]
+
+
+def _drawn(ds, line: str, axis: str) -> np.ndarray:
+    """A line's coordinate along ``axis`` in drawing order: NaN where a point was not found on
+    the line and between segments, so that the drawn line is unbroken only where found."""
+    values = ds[f"{line}__{axis}"].values.astype(float)
+    if f"{line}__found" in ds:
+        values = np.where(ds[f"{line}__found"].values.astype(bool), values, np.nan)
+    if f"{line}__segment" in ds:
+        segment = ds[f"{line}__segment"].values
+        cut = np.flatnonzero(np.diff(segment)) + 1
+        values = np.insert(values, cut, np.nan)
+    return values
 
 
 def _margins(field: dict, names: list[str], needs_entropy: list[str]) -> np.ndarray:
@@ -112,7 +132,16 @@ def _margins(field: dict, names: list[str], needs_entropy: list[str]) -> np.ndar
                 lead = field[f"{other}_f"] - f
                 terms.append(np.where(field[f"{other}_valid"].astype(bool), lead, np.inf))
         out.append(np.where(np.isfinite(f), np.min(terms, axis=0), np.nan))
-    return np.array(out)
+    out = np.array(out)
+    # Where a branch does not exist but another phase is selected, its margin continues as
+    # minus that phase's margin: a branch that merges continuously into another (a pitchfork)
+    # then has a region edge interpolated between two continuous fields, not cut along grid
+    # cells. Where no phase is selected (no admissible state) it stays undefined.
+    others_best = np.array([np.max(np.where(np.isfinite(np.delete(out, i, axis=0)),
+                                            np.delete(out, i, axis=0), -np.inf), axis=0)
+                            for i in range(len(names))])
+    return np.where(np.isfinite(out), out,
+                    np.where(others_best > 0, -others_best, np.nan))
 
 
 def comparison(rows, path: str | os.PathLike, *, title: str = "") -> None:

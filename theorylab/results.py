@@ -271,18 +271,18 @@ class Verification:
         }
 
     def table(self) -> str:
-        """A plain-text table: point, quantity, theory, simulation ± stderr, agree."""
-        lines = [
-            f"{'point':<34} {'quantity':<8} {'theory':>10} {'simulation':>22} {'agree':>6}"
-        ]
-        for r in self.rows:
-            point = " ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}"
-                             for k, v in r.point.items())
+        """A plain-text table: point, quantity, theory, simulation ± stderr, the finite-size
+        allowance, |theory - simulation| in standard errors, agree."""
+        points = [" ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}"
+                           for k, v in r.point.items()) for r in self.rows]
+        width = max([len("point"), *map(len, points)])
+        lines = [f"{'point':<{width}} {'quantity':<8} {'theory':>10} {'simulation':>22} "
+                 f"{'allowance':>9} {'|Δ|/σ':>6} {'agree':>5}"]
+        for point, r in zip(points, self.rows, strict=True):
             sim = f"{r.simulation:.5f} ± {r.stderr:.5f}"
-            lines.append(
-                f"{point:<34} {r.quantity:<8} {r.theory:>10.5f} {sim:>22} "
-                f"{'yes' if r.agree else 'NO':>6}"
-            )
+            sigmas = abs(r.theory - r.simulation) / r.stderr if r.stderr > 0 else math.inf
+            lines.append(f"{point:<{width}} {r.quantity:<8} {r.theory:>10.5f} {sim:>22} "
+                         f"{r.allowance:>9.5f} {sigmas:>6.1f} {'yes' if r.agree else 'NO':>5}")
         lines.append("PASSED" if self.passed else "FAILED")
         return "\n".join(lines)
 

@@ -8,7 +8,7 @@ scalars). :func:`solve` finds the fixed point at every point at once:
    history, regularised least squares; a step whose map value is not finite falls back to the
    plain damped step and clears that point's history);
 2. once a point's residual is small, Newton polish on ``G(x) = F(x) - x`` with a forward-difference
-   Jacobian (step halving if the residual grows).
+   Jacobian (the step halved along its direction if the residual grows, then a damped step).
 
 Convergence is judged on the *undamped* residual ``max_i |F_i(x) - x_i| <= tol``. Points that
 did not converge are reported as such, never replaced. Local stability is the largest real part
@@ -111,7 +111,8 @@ def stability(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
     """Largest real part of the eigenvalues of dF/dx at each point, shape (M,).
 
     Below one: locally stable under the damped fixed-point dynamics. It crosses one at a fold.
-    ``exact`` is the map's Jacobian where known (else central differences).
+    ``exact`` is the map's Jacobian where known (else central differences). +inf where a
+    diagonal entry is +inf; NaN where the Jacobian is otherwise not finite.
     """
     J = (exact(x, params) if exact is not None
          else jacobian(F, x, params, central=True, lower=lower, upper=upper))
@@ -119,6 +120,9 @@ def stability(F: FixedPointMap, x: np.ndarray, params: Mapping[str, object],
     out = np.full(x.shape[1], np.nan)
     if ok.any():
         out[ok] = np.linalg.eigvals(J[ok]).real.max(axis=1)
+    # a +inf diagonal entry is a direction of infinite growth (e.g. the T = 0 limit of a site
+    # class whose field vanishes): the eigenvalue is +inf, not unknown
+    out[np.any(np.diagonal(J, axis1=1, axis2=2) == np.inf, axis=1)] = np.inf
     return out
 
 
@@ -203,6 +207,22 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         # A step that leaves the domain, or grows the residual too much, is replaced by a
         # shortened plain damped step (halved until the map is finite there).
         bad = ~np.isfinite(r_new) | (r_new > np.where(newton, 1.0, 10.0) * ra)
+        # a Newton step that grew the residual is shortened along its own direction first
+        # (next to a nearly singular Jacobian, e.g. where a third order parameter is about to
+        # condense, the full step overshoots but its direction is right)
+        full = x_new.copy()
+        for fraction in (0.5, 0.25, 0.125):
+            k = np.flatnonzero(bad & newton)
+            if k.size == 0:
+                break
+            trial = _clip(xa[:, k] + fraction * (full[:, k] - xa[:, k]), lower, upper)
+            g_trial = F(trial, subset(p, k)) - trial
+            r_trial = _residual(g_trial)
+            iters[active[k]] += 1
+            better = np.isfinite(r_trial) & (r_trial < ra[k])
+            x_new[:, k[better]], g_new[:, k[better]] = trial[:, better], g_trial[:, better]
+            r_new[k[better]] = r_trial[better]
+            bad[k[better]] = False
         step = damping
         for _halving in range(30):
             if not bad.any():

@@ -244,16 +244,24 @@ def _paramagnet_instability(fixed: str, value: float, case: Mapping) -> dict:
     return {"alpha": value, "T": float(Tg(value)), "found": True}
 
 
+def _curie_weiss_point(case: Mapping) -> tuple[dict, ...]:
+    """P = 2: at alpha -> 0 the retrieval lines end at the Curie-Weiss critical point (0, 1),
+    where the retrieval fold degenerates into the continuous transition (m -> 0)."""
+    if case["P"] != 2:
+        return ()
+    return ({"alpha": 0.0, "T": 1.0, "why": "the Curie-Weiss critical point (alpha, T) = (0, 1)"},)
+
+
 LINES = {
     "retrieval-spinodal": LineRecipe(
         "spinodal", "end of the retrieval branch: alpha_c(T) (T = 0: the critical capacity); "
         "a fold of the RS equations (spec §2)", "T", "alpha", branch="retrieval",
-        seed=_retrieval_seed),
+        seed=_retrieval_seed, meets=_curie_weiss_point),
     "retrieval-thermodynamic": LineRecipe(
         "first-order", "retrieval is the thermodynamic state on its low-load side: f_retrieval "
         "equals the lowest selectable other f, or a competitor appears below it at its "
         "spinodal; AGS: alpha = 0.0519 at T = 0", "T", "alpha", branch="retrieval",
-        seed=_retrieval_seed),
+        seed=_retrieval_seed, meets=_curie_weiss_point),
     "spin-glass": LineRecipe(
         "continuous", "P = 2: the paramagnet's continuous instability T_g = 1 + sqrt(alpha) "
         "(derived), where the spin glass bifurcates from it", "alpha", "T",
