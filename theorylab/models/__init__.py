@@ -11,6 +11,7 @@ _MODULES = {
     "dense-hopfield": "theorylab.models.dense_hopfield",
     "deep-linear": "theorylab.models.deep_linear",
     "generalization-dynamics": "theorylab.models.generalization_dynamics",
+    "multitasking": "theorylab.models.multitasking",
 }
 
 
