@@ -13,6 +13,8 @@ from theorylab.parameters import ParameterError
 _MODULES = {
     "saxe-2014": "papers.saxe_2014",
     "advani-saxe-2017": "papers.advani_saxe_2017",
+    "parallel-learning-2023": "papers.parallel_learning_2023",
+    "multitasking-2012": "papers.multitasking_2012",
 }
 
 
