@@ -207,15 +207,13 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         # A step that leaves the domain, or grows the residual too much, is replaced by a
         # shortened plain damped step (halved until the map is finite there).
         bad = ~np.isfinite(r_new) | (r_new > np.where(newton, 1.0, 10.0) * ra)
-        # a Newton step that grew the residual is shortened along its own direction first
-        # (next to a nearly singular Jacobian, e.g. where a third order parameter is about to
-        # condense, the full step overshoots but its direction is right)
-        full = x_new.copy()
-        for fraction in (0.5, 0.25, 0.125):
-            k = np.flatnonzero(bad & newton)
-            if k.size == 0:
-                break
-            trial = _clip(xa[:, k] + fraction * (full[:, k] - xa[:, k]), lower, upper)
+        # a Newton step that grew the residual is first tried at half length along its own
+        # direction (next to a nearly singular Jacobian, e.g. where a third order parameter is
+        # about to condense, the full step overshoots but its direction is right); one trial
+        # only: each is a map evaluation
+        k = np.flatnonzero(bad & newton)
+        if k.size:
+            trial = _clip(0.5 * (xa[:, k] + x_new[:, k]), lower, upper)
             g_trial = F(trial, subset(p, k)) - trial
             r_trial = _residual(g_trial)
             iters[active[k]] += 1
