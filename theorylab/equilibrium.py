@@ -142,7 +142,6 @@ class Settings:
     patience: int = 30
     nodes: int = gaussian.DEFAULT_NODES
     coarse_nodes: int = 64
-    threshold: float = 1e-6
 
 
 def _phase_of_start(start: str) -> str:
