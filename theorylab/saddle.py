@@ -204,35 +204,38 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         x_new = _clip(x_new, lower, upper)
         g_new = F(x_new, p) - x_new
         r_new = _residual(g_new)
-        # A step that leaves the domain, or grows the residual too much, is replaced by a
-        # shortened plain damped step (halved until the map is finite there).
+        # A step that leaves the domain, or grows the residual too much, is replaced by a plain
+        # damped step, halved until the map is finite there. A Newton step is also tried at half
+        # length along its own direction (next to a nearly singular Jacobian, e.g. where a third
+        # order parameter is about to condense, the full step overshoots but its direction is
+        # right) and kept where it lowers the residual. Both trials share one map evaluation.
         bad = ~np.isfinite(r_new) | (r_new > np.where(newton, 1.0, 10.0) * ra)
-        # a Newton step that grew the residual is first tried at half length along its own
-        # direction (next to a nearly singular Jacobian, e.g. where a third order parameter is
-        # about to condense, the full step overshoots but its direction is right); one trial
-        # only: each is a map evaluation
-        k = np.flatnonzero(bad & newton)
-        if k.size:
-            trial = _clip(0.5 * (xa[:, k] + x_new[:, k]), lower, upper)
-            g_trial = F(trial, subset(p, k)) - trial
-            r_trial = _residual(g_trial)
-            iters[active[k]] += 1
-            better = np.isfinite(r_trial) & (r_trial < ra[k])
-            x_new[:, k[better]], g_new[:, k[better]] = trial[:, better], g_trial[:, better]
-            r_new[k[better]] = r_trial[better]
-            bad[k[better]] = False
+        half = bad & newton
         step = damping
         for _halving in range(30):
             if not bad.any():
                 break
             k = np.flatnonzero(bad)
-            x_new[:, k] = _clip(xa[:, k] + step * ga[:, k], lower, upper)
-            g_new[:, k] = F(x_new[:, k], subset(p, k)) - x_new[:, k]
-            r_new[k] = _residual(g_new[:, k])
+            kh = k[half[k]]
+            trials = _clip(np.concatenate([xa[:, k] + step * ga[:, k],
+                                           0.5 * (xa[:, kh] + x_new[:, kh])], axis=1),
+                           lower, upper)
+            g_trials = F(trials, subset(p, np.concatenate([k, kh]))) - trials
+            r_trials = _residual(g_trials)
+            x_new[:, k], g_new[:, k], r_new[k] = (trials[:, :k.size], g_trials[:, :k.size],
+                                                  r_trials[:k.size])
+            better = np.flatnonzero(np.isfinite(r_trials[k.size:])
+                                    & (r_trials[k.size:] < ra[kh]))
+            x_new[:, kh[better]] = trials[:, k.size + better]
+            g_new[:, kh[better]] = g_trials[:, k.size + better]
+            r_new[kh[better]] = r_trials[k.size + better]
             iters[active[k]] += 1
-            dX[:, :, active[k]] = 0.0
-            dG[:, :, active[k]] = 0.0
+            iters[active[kh]] += 1
+            damped = np.setdiff1d(k, kh[better], assume_unique=True)
+            dX[:, :, active[damped]] = 0.0
+            dG[:, :, active[damped]] = 0.0
             bad[k] = ~np.isfinite(r_new[k])
+            half[k] = False
             step *= 0.5
         if memory:
             dX[slot][:, active] = x_new - xa
