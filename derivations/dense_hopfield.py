@@ -42,7 +42,7 @@ from derivations.symbolic import GaussianAverage, log2cosh
 alpha = sp.Symbol("alpha", positive=True)
 T = sp.Symbol("T", positive=True)
 beta = sp.Symbol("beta", positive=True)
-m, q, r, C = sp.symbols("m q r C", real=True)
+m, q, r, C, v = sp.symbols("m q r C v", real=True)
 _h = sp.Dummy("h", real=True)
 
 
@@ -69,8 +69,11 @@ def free_energy(P: int) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
              + alpha / 2)
         return f, (m, q, r)
     noise = alpha * factorial(P - 1) * q ** (P - 1)
+    # 1 − P q^{P−1} + (P−1) q^P = (1 − q)² Σ_k (k+1) q^k, factored: as q → 1 (q = 1 − C T at
+    # low T) the expanded sum loses ~1e-16 β of f to cancellation, the factored one nothing.
+    spin_glass = sp.factor(1 - P * q ** (P - 1) + (P - 1) * q**P)
     f = ((P - 1) * m**P / 2
-         - beta * alpha * factorial(P) / 8 * (1 - P * q ** (P - 1) + (P - 1) * q**P)
+         - beta * alpha * factorial(P) / 8 * spin_glass
          - GaussianAverage(log2cosh(beta * P * _h / 2), _h, m ** (P - 1), noise) / beta)
     return f, (m, q)
 
@@ -128,6 +131,68 @@ def symbolic_equations(P: int, zero_temperature: bool = False) -> symbolic.Deriv
     u0 = symbolic.zero_temperature(u, beta, scaling)
     variables0 = (m, C, r) if P == 2 else (m,)
     return symbolic.derive(f0, u0, variables0, _pairing(P, True), {"alpha": alpha})
+
+
+def _ags_solver_form() -> sp.Expr:
+    """The P = 2 free energy in the variables (m, C, v): C = β(1 − q), v = αr (the noise
+    variance of the field h = m + √v z), substituted before deriving.
+
+    In them 1 − β(1 − q) = 1 − C and αr = v hold exactly, the map of C is β E[sech²(βh)]
+    (:func:`derivations.symbolic.complement_tanh_squared`), and every variable is O(1) both at
+    low T (where q = 1 − C T and an error δ in q is one of β δ in C) and as α → 0 near the
+    Curie–Weiss point (where r ~ q/α diverges while v does not).
+    """
+    f, _ = free_energy(2)
+    return f.subs({q: 1 - C / beta, r: v / alpha})
+
+
+@cache
+def solver_equations(P: int, zero_temperature: bool = False) -> symbolic.CompiledEquations:
+    """The equations in the variables the solver iterates, compiled (cached).
+
+    P = 2 at T > 0: (m, C, v) of :func:`_ags_solver_form`, stationarity pairing m from ∂f/∂m,
+    C from ∂f/∂v, v from ∂f/∂C (AGS's, conjugated), so the map is the AGS one in other
+    coordinates (same fixed points, same stability eigenvalues). Otherwise :func:`equations`.
+    """
+    if P == 2 and not zero_temperature:
+        return symbolic_solver_equations().compile()
+    return equations(P, zero_temperature)
+
+
+@symbolic.cached_on_disk
+def symbolic_solver_equations() -> symbolic.Derivation:
+    """The P = 2, T > 0 equations of :func:`solver_equations`, derived but not compiled (kept on
+    disk across processes)."""
+    f = _ags_solver_form()
+    return symbolic.derive(f, symbolic.internal_energy(f, beta), (m, C, v), {m: m, C: v, v: C},
+                           {"alpha": alpha, "T": T}, {beta: 1 / T}, complement=True)
+
+
+@symbolic.cached_on_disk
+def zero_temperature_entropy(P: int) -> sp.Expr:
+    """The T → 0 limit s₀ of the RS entropy per spin, in the T = 0 variables of
+    :func:`equations` (P = 2: m, C, r; P >= 3: m) and α, averages in closed form.
+
+    Derived by :func:`derivations.symbolic.zero_temperature_entropy` (the spin entropy is
+    O(T); the replica terms are left). P = 2, from the (m, C, v) form: s₀ = −(α/2)[ln(1 − C)
+    + C/(1 − C)] (negative, the RS entropy of AGS). P >= 3, from (m, q) with q = 1 − C/β:
+    s₀ = −αP!P(P−1)C²/16, with C → 2 E[δ(Ph/2)] (the T → 0 limit of β(1 − E tanh²(βPh/2)),
+    a nascent delta): s₀ = −(P−1) φ(m^{P−1}/σ)², σ² = α(P−1)!. Then f = e₀ − T s₀ + O(T²).
+    Kept on disk across processes.
+    """
+    _check_order(P)
+    if P == 2:
+        s0 = symbolic.zero_temperature_entropy(_ags_solver_form(), beta).subs(v, alpha * r)
+    else:
+        f, _ = free_energy(P)
+        scaling = {q: 1 - C / beta}
+        s0 = symbolic.zero_temperature_entropy(f, beta, scaling)
+        q_map = symbolic.fixed_point_map(f, _pairing(P, False))[q]
+        C0 = symbolic.zero_temperature(
+            symbolic.complement_tanh_squared(beta * (1 - q_map)), beta, scaling)
+        s0 = s0.subs(C, C0)
+    closed = {a: symbolic.closed_form(a) for a in symbolic.averages(s0)}
+    return sp.simplify(s0.xreplace(closed))
 
 
 @symbolic.cached_on_disk

@@ -8,7 +8,10 @@ which every Gaussian average is a :class:`GaussianAverage`; this module derives 
 * explicit fixed-point maps, by solving each condition for the variable the model pairs with it
   (:func:`solve_for`, :func:`fixed_point_map`);
 * the internal energy u = ∂(βf)/∂β (:func:`internal_energy`);
-* the T → 0 limit of a free energy or an energy (:func:`zero_temperature`);
+* the T → 0 limit of a free energy or an energy (:func:`zero_temperature`), and of the entropy
+  (:func:`zero_temperature_entropy`: f = e₀ − T s₀ + O(T²));
+* conditions with 1 − E[tanh²] rewritten as E[sech²] (:func:`complement_tanh_squared`), for
+  variables such as C = β(1 − q) whose map must keep its digits at large β;
 * the linearisation of a fixed-point map at a point and the temperatures where it bifurcates
   (:func:`linearised_map`, :func:`bifurcation_temperatures`);
 * fast numpy functions of all of these (:func:`compile` → :class:`CompiledEquations`), each
@@ -60,7 +63,22 @@ class log2cosh(sp.Function):
         return sp.tanh(self.args[0])
 
 
-_LAMBDIFY_MODULES = [{"log2cosh": log_2cosh}, "scipy", "numpy"]
+class sech2(sp.Function):
+    """sech²x = 1 − tanh²x, the single-spin susceptibility, as one function: an average of it
+    is evaluated without the cancellation 1 − E[tanh²(βh)] suffers where |βh| ≫ 1 almost
+    surely (low temperature), see :func:`complement_tanh_squared`."""
+
+    def fdiff(self, argindex=1):
+        return -2 * sp.tanh(self.args[0]) * self
+
+
+def _sech2(x: ArrayLike) -> NDArray[np.float64]:
+    """sech²x = 4 e^{−2|x|} / (1 + e^{−2|x|})², finite for every x (no overflow)."""
+    decay = np.exp(-2.0 * np.abs(np.asarray(x, dtype=float)))
+    return 4.0 * decay / (1.0 + decay) ** 2
+
+
+_LAMBDIFY_MODULES = [{"log2cosh": log_2cosh, "sech2": _sech2}, "scipy", "numpy"]
 
 
 class GaussianAverage(sp.Expr):
@@ -222,6 +240,24 @@ def solve_for(condition: sp.Expr, x: sp.Symbol) -> sp.Expr:
     return sp.factor(solutions[0]).xreplace({d: a for a, d in opaque.items()})
 
 
+def complement_tanh_squared(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every Gaussian average of tanh²(a) written 1 − E[sech²(a)], expanded.
+
+    Where a condition holds β(1 − E[tanh²(βh)]) (the map of C = β(1 − q), or a susceptibility),
+    the constant terms cancel symbolically and β E[sech²(βh)] is left, which keeps its relative
+    precision at any β; evaluated as written, 1 − E[tanh²] loses all digits below the rounding
+    of E[tanh²] ≈ 1, an absolute error ~1e-16 β in C.
+    """
+    def complemented(g: sp.Expr) -> sp.Expr:
+        return g.replace(
+            lambda e: e.is_Pow and isinstance(e.base, sp.tanh) and e.exp == 2,
+            lambda e: 1 - sech2(e.base.args[0]))
+
+    rewritten = {a: GaussianAverage(complemented(a.integrand), *a.args[1:])
+                 for a in averages(expr) if a.integrand.has(sp.tanh)}
+    return sp.expand(expr.xreplace(rewritten)) if rewritten else expr
+
+
 def fixed_point_map(
     f: sp.Expr, pairing: Mapping[sp.Symbol, sp.Symbol]
 ) -> dict[sp.Symbol, sp.Expr]:
@@ -230,8 +266,11 @@ def fixed_point_map(
     return {x: solve_for(sp.diff(f, y), x) for x, y in pairing.items()}
 
 
-def _saturate(g: sp.Expr, beta: sp.Symbol) -> sp.Expr:
-    """Pointwise β → ∞ limit of an integrand: tanh(βa) → sign(a), ln 2cosh(βa) → β|a|.
+def _saturate(g: sp.Expr, h: sp.Symbol, beta: sp.Symbol) -> sp.Expr:
+    """β → ∞ limit of an integrand of the field h: tanh(βa) → sign(a), ln 2cosh(βa) → β|a|
+    (pointwise), and sech²(βa) → (2/β) δ(a) (a nascent delta: mass 2/β, width 1/β, so the
+    limit holds under the average); h sign h is written |h|, so that the spin entropy
+    ln 2cosh(βh) − βh tanh(βh) → β(|h| − h sign h) cancels to 0.
 
     Each argument must be β times a β-free expression (the local field, up to constants).
     """
@@ -241,8 +280,10 @@ def _saturate(g: sp.Expr, beta: sp.Symbol) -> sp.Expr:
             raise ValueError(f"T -> 0 rule needs arguments proportional to {beta}, got {arg}")
         return rest
 
-    return g.replace(log2cosh, lambda a: beta * sp.Abs(check(a))).replace(
-        sp.tanh, lambda a: sp.sign(check(a)))
+    limit = g.replace(log2cosh, lambda a: beta * sp.Abs(check(a))).replace(
+        sp.tanh, lambda a: sp.sign(check(a))).replace(
+        sech2, lambda a: 2 * sp.DiracDelta(check(a)) / beta)
+    return limit.subs(h * sp.sign(h), sp.Abs(h))
 
 
 def zero_temperature(
@@ -269,7 +310,7 @@ def zero_temperature(
     saturated = {}
     for a in averages(expr):
         g, h, mean, var = a.args
-        saturated[a] = GaussianAverage(_saturate(g, beta), h, mean, var)
+        saturated[a] = GaussianAverage(_saturate(g, h, beta), h, mean, var)
     expr = expr.xreplace(saturated)
     atoms = sorted(averages(expr), key=sp.default_sort_key)
     placeholders = [sp.Dummy("E") for _ in atoms]
@@ -288,6 +329,21 @@ def zero_temperature(
             raise ValueError(f"no finite T -> 0 limit of the coefficient of {average}")
         result += c * average
     return result
+
+
+def zero_temperature_entropy(
+    f: sp.Expr, beta: sp.Symbol, substitutions: Mapping[sp.Symbol, sp.Expr] | None = None
+) -> sp.Expr:
+    """The β → ∞ limit of the entropy per spin s = β² ∂f/∂β = −∂f/∂T at fixed order parameters
+    (the entropy at a saddle point, where f is stationary), by :func:`zero_temperature`.
+
+    Its spin part E[ln 2cosh(βh) − βh tanh(βh)] vanishes in the limit (it is O(T)); what is
+    left comes from the replica terms, e.g. the famous negative RS entropy of the AGS spin
+    glass. f must be written in variables in which s stays finite termwise (for AGS: C =
+    β(1 − q) and the noise variance, not q and r, whose terms diverge separately like β and
+    cancel only on the saddle).
+    """
+    return zero_temperature(beta**2 * sp.diff(f, beta), beta, substitutions)
 
 
 def linearised_map(
@@ -509,6 +565,7 @@ def derive(
     pairing: Mapping[sp.Symbol, sp.Symbol],
     parameters: Mapping[str, sp.Symbol],
     definitions: Mapping[sp.Symbol, sp.Expr] | None = None,
+    complement: bool = False,
 ) -> Derivation:
     """Derive the stationarity conditions and the fixed-point map of ``free_energy``, and
     integrate the closed-form averages of all expressions (the sympy work of :func:`compile`).
@@ -526,6 +583,10 @@ def derive(
         Public name -> symbol of each control parameter (e.g. ``{"alpha": α, "T": T}``).
     definitions
         Symbols expressed through the parameters, substituted before evaluation (e.g. β = 1/T).
+    complement
+        Write the averages of tanh² in the conditions as 1 − E[sech²]
+        (:func:`complement_tanh_squared`), for variables such as C = β(1 − q) whose map is
+        β E[sech²(βh)].
 
     Raises
     ------
@@ -537,6 +598,8 @@ def derive(
     if set(pairing) != set(variables) or set(pairing.values()) != set(variables):
         raise ValueError("pairing must map the variables one-to-one onto the variables")
     conditions = stationarity(free_energy, variables)
+    if complement:
+        conditions = tuple(complement_tanh_squared(c) for c in conditions)
     condition_of = dict(zip(variables, conditions, strict=True))
     fixed_point = tuple(solve_for(condition_of[pairing[x]], x) for x in variables)
     symbols = {*variables, *parameters.values()}

@@ -16,11 +16,28 @@ _MODULES = {
     "parallel-learning-2023": "papers.parallel_learning_2023",
     "multitasking-2012": "papers.multitasking_2012",
 }
+_MODELS = {
+    "saxe-2014": ("deep-linear",),
+    "advani-saxe-2017": ("generalization-dynamics",),
+    "parallel-learning-2023": ("multitasking",),
+    "multitasking-2012": ("multitasking",),
+}
+"""The models each recipe draws (known without importing the recipe)."""
 
 
 def names() -> list[str]:
     """Keys of the registered papers."""
     return list(_MODULES)
+
+
+def models(key: str) -> tuple[str, ...]:
+    """The models recipe ``key`` draws."""
+    return _MODELS[key]
+
+
+def describe(key: str) -> str:
+    """The title of the paper behind recipe ``key``."""
+    return " ".join(get(key).TITLE.split())
 
 
 def get(key: str):

@@ -5,21 +5,22 @@ arXiv 1710.03667 (2017; Neural Networks 132, 428-446, 2020). The linear-regressi
 (Marchenko–Pastur theory) and the exact finite-``N`` gradient flow of
 ``montecarlo.generalization_dynamics`` (dots, mean ± standard error):
 
-1. ``advani2017_dynamics.png`` — ``E_g(t)`` and ``E_t(t)`` for several ``alpha``: the training
+1. ``advani2017_dynamics`` — ``E_g(t)`` and ``E_t(t)`` for several ``alpha``: the training
    error falls monotonically, the generalization error has an early-stopping minimum and, near
    ``alpha = 1``, overfits strongly.
-2. ``advani2017_asymptotic.png`` — ``E_g`` at the end of training against ``alpha``: the peak at
+2. ``advani2017_asymptotic`` — ``E_g`` at the end of training against ``alpha``: the peak at
    ``alpha = 1`` (``sigma_eps2 alpha/(alpha − 1)`` and ``sigma_eps2/(1 − alpha) + (1 − alpha)S``),
    removed by optimal early stopping.
-3. ``advani2017_initial_norm.png`` — the effect of the initial weight variance ``sigma_02``:
+3. ``advani2017_initial_norm`` — the effect of the initial weight variance ``sigma_02``:
    it adds to the error of directions the data do not constrain, for ever when ``alpha < 1``
    (the zero-eigenvalue atom), transiently when ``alpha > 1`` (the paper's point that in the
    high-dimensional regime good generalization needs small initial weights).
-4. ``advani2017_landscape.png`` — the model's diagram: ``E_g(alpha, t)`` with the early-stopping
+4. ``advani2017_landscape`` — the model's diagram: ``E_g(alpha, t)`` with the early-stopping
    ridge (``theorylab diagram generalization-dynamics --preset double-descent``).
 
-Parameters: ``sigma_w2 = 1``, ``sigma_eps2 = 0.1`` (SNR 10), ``tau = 1``. The data of each figure
-go to a netCDF file of the same stem (``theorylab.results.save_dataset``).
+Parameters: ``sigma_w2 = 1``, ``sigma_eps2 = 0.1`` (SNR 10), ``tau = 1``. Figures are written in the
+formats of :func:`theorylab.plot.options` (PNG and PDF by default); the data of each go to a
+netCDF file of the same stem (``theorylab.results.save_dataset``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ import pathlib
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from montecarlo import generalization_dynamics as simulator
+from theorylab import plot
 from theorylab.models.generalization_dynamics import CITATION, MODEL
 from theorylab.results import save_dataset
 
@@ -70,20 +73,20 @@ def _dynamics(out_dir: pathlib.Path, N: int, seeds: int) -> list[pathlib.Path]:
            for j, suffix in enumerate(("", "_stderr"))},
         coords={"alpha": alphas, "t": t_line, "t_simulation": t_dots},
         attrs=_attrs(N, seeds))
-    fig = Figure(figsize=(11, 4.3), layout="constrained")
-    axes = fig.subplots(1, 2)
-    labels = ("generalization error E_g", "training error E_t")
-    for i, (ax, name, label) in enumerate(zip(axes, ("E_g", "E_t"), labels, strict=True)):
-        for k, alpha in enumerate(alphas):
-            line, = ax.plot(t_line, theory[name][k], lw=1.8, label=f"α = {alpha:g}")
-            ax.errorbar(t_dots, sim[k, i, 0], sim[k, i, 1], fmt="o", ms=4, mfc="white",
-                        color=line.get_color())
-        ax.set(xscale="log", yscale="log", xlabel="training time t / τ", ylabel=label,
-               title=f"{label}: theory (lines), N = {N} simulation (dots)")
-        ax.title.set_fontsize(10)
-        ax.legend(fontsize=8)
-    # E_t of alpha < 1 falls exponentially to 0 (interpolation); show the first four decades
-    axes[1].set_ylim(1e-4, 2)
+    with plot.style():
+        fig = Figure(figsize=(plot.WIDTH, 3.0), layout="constrained")
+        axes = fig.subplots(1, 2)
+        titles = ("(a) generalization error", "(b) training error")
+        for i, (ax, name, title) in enumerate(zip(axes, ("E_g", "E_t"), titles, strict=True)):
+            for k, alpha in enumerate(alphas):
+                line, = ax.plot(t_line, theory[name][k], label=rf"$\alpha = {alpha:g}$")
+                ax.errorbar(t_dots, sim[k, i, 0], sim[k, i, 1], fmt="o", ms=3, mfc="white",
+                            color=line.get_color())
+            ax.set(xscale="log", yscale="log", xlabel=r"training time $t/\tau$",
+                   ylabel=plot.symbol(name), title=title)
+        # E_t of alpha < 1 falls exponentially to 0 (interpolation); show the first four decades
+        axes[1].set_ylim(1e-4, 2)
+        _legend_below(fig, axes[0], N)
     return _write(fig, ds, out_dir, "advani2017_dynamics")
 
 
@@ -105,18 +108,20 @@ def _asymptotic(out_dir: pathlib.Path, N: int, seeds: int) -> list[pathlib.Path]
          "E_g_stopped_simulation": ("alpha_simulation", sim[:, 0, 1]),
          "E_g_stopped_simulation_stderr": ("alpha_simulation", sim[:, 1, 1])},
         coords={"alpha": alpha_line, "alpha_simulation": alpha_dots}, attrs=_attrs(N, seeds))
-    fig = Figure(figsize=(6.8, 4.6), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(alpha_line, E_inf, "k-", lw=1.8, label="t = ∞ (theory)")
-    ax.errorbar(alpha_dots, sim[:, 0, 0], sim[:, 1, 0], fmt="ko", mfc="white", ms=5,
-                label=f"t = ∞ (N = {N})")
-    ax.plot(alpha_line, E_opt, "-", color="tab:red", lw=1.8, label="optimal stopping (theory)")
-    ax.errorbar(alpha_dots, sim[:, 0, 1], sim[:, 1, 1], fmt="s", color="tab:red",
-                mfc="white", ms=5, label=f"stopped at t*(α) (N = {N})")
-    ax.axvline(1.0, color="gray", ls="--", lw=0.8)
-    ax.set(yscale="log", ylim=(0.05, 20), xlabel="α = P/N", ylabel="generalization error E_g",
-           title="Double descent at α = 1 and its cure by early stopping")
-    ax.legend(fontsize=8)
+    with plot.style():
+        fig = Figure(figsize=(4.8, 3.4), layout="constrained")
+        ax = fig.subplots()
+        ax.plot(alpha_line, E_inf, "k-", label=r"$t = \infty$ (theory)")
+        ax.errorbar(alpha_dots, sim[:, 0, 0], sim[:, 1, 0], fmt="ko", mfc="white",
+                    label=rf"$t = \infty$ ($N = {N}$)")
+        ax.plot(alpha_line, E_opt, "-", color="tab:red", label="optimal stopping (theory)")
+        ax.errorbar(alpha_dots, sim[:, 0, 1], sim[:, 1, 1], fmt="s", color="tab:red",
+                    mfc="white", label=rf"stopped at $t^*(\alpha)$ ($N = {N}$)")
+        ax.set(yscale="log", ylim=(0.05, 20), xlabel=r"$\alpha = P/N$",
+               ylabel="generalization error $E_g$",
+               title=r"Double descent at $\alpha = 1$ and its cure by early stopping")
+        plot.divergence(ax, 1.0, r"$E_g \to \infty$ as $\alpha \to 1$ ($t = \infty$)")
+        ax.legend(loc="center right")
     return _write(fig, ds, out_dir, "advani2017_asymptotic")
 
 
@@ -134,16 +139,18 @@ def _initial_norm(out_dir: pathlib.Path, N: int, seeds: int) -> list[pathlib.Pat
          "E_g_simulation_stderr": ((*dims, "t_simulation"), sim[:, :, 1])},
         coords={"alpha": alphas, "sigma_02": variances, "t": t_line, "t_simulation": t_dots},
         attrs=_attrs(N, seeds))
-    fig = Figure(figsize=(11, 4.3), layout="constrained")
-    for ax, alpha, curves, dots in zip(fig.subplots(1, 2), alphas, theory, sim, strict=True):
-        for var, curve, (mean, stderr) in zip(variances, curves, dots, strict=True):
-            line, = ax.plot(t_line, curve, lw=1.8, label=f"σ₀² = {var:g}")
-            ax.errorbar(t_dots, mean, stderr, fmt="o", ms=4, mfc="white",
-                        color=line.get_color())
-        ax.set(xscale="log", yscale="log", xlabel="training time t / τ",
-               ylabel="generalization error E_g",
-               title=f"α = {alpha:g}: initial weight variance σ₀²")
-        ax.legend(fontsize=8)
+    with plot.style():
+        fig = Figure(figsize=(plot.WIDTH, 3.0), layout="constrained")
+        axes = fig.subplots(1, 2)
+        for panel, ax, alpha, curves, dots in zip("ab", axes, alphas, theory, sim, strict=True):
+            for var, curve, (mean, stderr) in zip(variances, curves, dots, strict=True):
+                line, = ax.plot(t_line, curve, label=rf"$\sigma_0^2 = {var:g}$")
+                ax.errorbar(t_dots, mean, stderr, fmt="o", ms=3, mfc="white",
+                            color=line.get_color())
+            ax.set(xscale="log", yscale="log", xlabel=r"training time $t/\tau$",
+                   ylabel="generalization error $E_g$", title=rf"({panel}) $\alpha = {alpha:g}$")
+        fig.suptitle(r"Generalization error for several initial weight variances $\sigma_0^2$")
+        _legend_below(fig, axes[0], N)
     return _write(fig, ds, out_dir, "advani2017_initial_norm")
 
 
@@ -153,9 +160,8 @@ def _landscape(out_dir: pathlib.Path) -> list[pathlib.Path]:
     axes = {name: (np.geomspace if name in MODEL.log_axes else np.linspace)(*_range(preset[name]))
             for name in MODEL.diagram_axes}
     ds = MODEL.diagram(axes, {k: v for k, v in preset.items() if k not in axes})
-    figure = out_dir / "advani2017_landscape.png"
-    MODEL.plot_diagram(ds, figure)
-    return [figure, save_dataset(ds, out_dir, "advani2017_landscape")]
+    return [*MODEL.plot_diagram(ds, out_dir / "advani2017_landscape.png"),
+            save_dataset(ds, out_dir, "advani2017_landscape")]
 
 
 def _range(text: str) -> tuple[float, float, int]:
@@ -168,7 +174,17 @@ def _attrs(N: int, seeds: int) -> dict:
             "simulation": "exact finite-N gradient flow, mean and standard error over seeds"}
 
 
+def _legend_below(fig: Figure, ax, N: int) -> None:
+    """The curves of ``ax`` and what lines and dots are, in one row under the figure."""
+    handles = [*ax.get_legend_handles_labels()[0],
+               Line2D([], [], color="0.4", label="theory"),
+               Line2D([], [], color="0.4", ls="none", marker="o", mfc="white",
+                      label=f"simulation, $N = {N}$")]
+    labels = [h.get_label() for h in handles]
+    fig.legend(handles=handles, loc="outside lower center", frameon=False,
+               ncols=plot.legend_columns(labels, plot.WIDTH))
+
+
 def _write(fig: Figure, ds: xr.Dataset, out_dir: pathlib.Path, stem: str) -> list[pathlib.Path]:
-    figure = out_dir / f"{stem}.png"
-    fig.savefig(figure, dpi=130)
-    return [figure, save_dataset(ds, out_dir, stem)]
+    """The figure in every format of :func:`theorylab.plot.options`, and its data."""
+    return [*plot.save(fig, out_dir / f"{stem}.png"), save_dataset(ds, out_dir, stem)]

@@ -14,7 +14,8 @@ value quoted by the paper (spec review note 3). The temperature is that of the u
 Hamiltonian above (T_c = 1 − d); a paper writing the bipartite form with unit-variance hidden
 units may use another β scale (spec review note 4), so no axis here is claimed to be the paper's.
 
-Figures (PNG and PDF; the data of each in a netCDF file of the same stem):
+Figures (in the formats of :func:`theorylab.plot.options`, PNG and PDF by default; the data of
+each in a netCDF file of the same stem):
 
 1. ``agliari2012_storage_K2`` (and ``_K3`` in the full run) — the (d, T) storage diagram drawn by
    the model (``tl.diagram``, ``MODEL.plot_diagram``): paramagnet, pure, hierarchical and
@@ -58,6 +59,7 @@ from papers.parallel_learning_2023 import (
     write_figure,
     write_report,
 )
+from theorylab import plot
 from theorylab.models.multitasking import MODEL
 from theorylab.results import save_dataset
 
@@ -131,9 +133,7 @@ def _storage_diagram(out_dir: pathlib.Path, run: Settings, K: int) -> list[pathl
                          "$T_c = 1 - d$ (spec §5)")
     ds.attrs["paper"] = KEY
     stem = f"agliari2012_storage_K{K}"
-    png = out_dir / f"{stem}.png"
-    MODEL.plot_diagram(ds, png)
-    return [png, png.with_suffix(".pdf"), save_dataset(ds, out_dir, stem)]
+    return [*MODEL.plot_diagram(ds, out_dir / f"{stem}.png"), save_dataset(ds, out_dir, stem)]
 
 
 # --- figure 2: the cut through the re-entrant window ---------------------------------------------
@@ -175,7 +175,6 @@ def _cut_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.Path
     the engine found no selectable state."""
     T = np.linspace(0.0, 0.45, run.cut_points)
     cut = tl.cut("multitasking", "T", T, K=2, d=CUT_D)
-    names = cut.attrs["phases"].split(",")
     phase = cut["phase"].values
     found = cut["converged"].values & (phase >= 0)
     m = np.abs(np.array([cut["m1"].values, cut["m2"].values]))
@@ -204,7 +203,23 @@ def _cut_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.Path
                "window": "zeros of the parallel branch's smallest Hessian eigenvalue",
                "simulation": "heat bath from the cascade start; sorted |m| and sum_mu m_mu^2, "
                              "mean and standard error over chains"})
-    fig = Figure(figsize=(8.8, 6.2), layout="constrained")
+    fig = _cut_drawing(ds)
+    gaps = T[phase < 0]
+    missing = (f"Along the cut at d = {CUT_D} the engine found no selectable state at "
+               f"{gaps.size} of {T.size} temperatures"
+               + (f" (T = {', '.join(f'{v:.4f}' for v in gaps[:8])}"
+                  + (", ..." if gaps.size > 8 else "") + ")" if gaps.size else "") + ".")
+    return write_figure(fig, ds, out_dir, "agliari2012_cut"), {CUT_D: (low, high)}, missing
+
+
+@plot.style()
+def _cut_drawing(ds: xr.Dataset) -> Figure:
+    """The cut figure from its data: the phases as bands, the state's sorted m_k and their
+    sum of squares (lines) against Monte Carlo (points), the window's ends and T_c."""
+    T, phase, T_mc = ds["T"].values, ds["phase"].values, ds["T_mc"].values
+    names = ds.attrs["phases"].split(",")
+    m = ds["m_state"].values
+    fig = Figure(figsize=(plot.WIDTH, 4.6), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
     runs = np.flatnonzero(np.diff(phase)) + 1
     step = T[1] - T[0]
@@ -217,32 +232,31 @@ def _cut_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.Path
                        hatch=None if label in PHASE_COLOURS else "xx",
                        label=None if label in shown or ax is bottom else label)
         shown.add(label)
+    N = ds.attrs["N"]
     for k in range(2):
-        top.plot(T, m[k], "-", color=COLOURS[k], lw=2, label=f"$m_{k + 1}$ (thermodynamic state)")
-        top.errorbar(T_mc, mc[:, k, 0], mc[:, k, 1], fmt="o", color=COLOURS[k], mfc="white",
-                     ms=5, capsize=2, label=f"$m_{k + 1}$, MC ($N = {run.cut_N}$)")
-    bottom.plot(T, np.sum(m**2, axis=0), "-", color="k", lw=2)
-    bottom.errorbar(T_mc, mc[:, 2, 0], mc[:, 2, 1], fmt="o", color="k", mfc="white", ms=5,
-                    capsize=2)
-    for value, style, text in ((low, "--", "parallel window (Hessian)"), (high, "--", None),
-                               (T_c, ":", r"$T_c = 1 - d$")):
+        top.plot(T, m[k], "-", color=COLOURS[k], lw=1.8,
+                 label=f"$m_{k + 1}$ (thermodynamic state)")
+        top.errorbar(T_mc, ds["m_mc"].values[:, k], ds["m_mc_stderr"].values[:, k], fmt="o",
+                     color=COLOURS[k], mfc="white", ms=4, capsize=2,
+                     label=f"$m_{k + 1}$, MC ($N = {N}$)")
+    bottom.plot(T, ds["sum_m2_state"].values, "-", color="k", lw=1.8)
+    bottom.errorbar(T_mc, ds["sum_m2_mc"].values, ds["sum_m2_mc_stderr"].values, fmt="o",
+                    color="k", mfc="white", ms=4, capsize=2)
+    for value, style, text in ((float(ds["window_low"]), "--", "parallel window (Hessian)"),
+                               (float(ds["window_high"]), "--", None),
+                               (float(ds["T_c"]), ":", r"$T_c = 1 - d$")):
         for ax in (top, bottom):
             ax.axvline(value, color="0.3", ls=style, lw=1, label=None if ax is bottom else text)
     top.set(ylim=(0, 0.42), ylabel=r"sorted $|m_k|$",
-            title=f"$K = 2$, $d = {CUT_D}$: hierarchical, parallel (re-entrant), hierarchical, "
-                  "pure, paramagnet")
-    top.title.set_fontsize(10)
+            title=f"$K = 2$, $d = {ds.attrs['d']}$: hierarchical, parallel (re-entrant), "
+                  "hierarchical, pure, paramagnet")
     bottom.set(xlim=(T[0], T[-1]), ylim=(0, 0.21), xlabel="$T$", ylabel=r"$\sum_k m_k^2$")
-    fig.legend(loc="outside right upper", fontsize=8, frameon=False,
-               title="finite $N$ splits the sorted $m_k$\nnear the soft parallel mode;\n"
-                     r"$\Sigma_k m_k^2$ is hardly biased" "\n(spec §9.3)", title_fontsize=8)
-    gaps = T[phase < 0]
-    missing = (f"Along the cut at d = {CUT_D} the engine found no selectable state at "
-               f"{gaps.size} of {T.size} temperatures"
-               + (f" (T = {', '.join(f'{v:.4f}' for v in gaps[:8])}"
-                  + (", ..." if gaps.size > 8 else "") + ")" if gaps.size else "") + ".")
-    return write_figure(fig, ds, out_dir, "agliari2012_cut"), {CUT_D: (low, high)}, missing
-
+    handles, labels = top.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", frameon=False,
+               ncols=plot.legend_columns(labels, plot.WIDTH),
+               title="finite $N$ splits the sorted $m_k$ near the soft parallel mode; "
+                     r"$\Sigma_k m_k^2$ is hardly biased (spec §9.3)")
+    return fig
 
 # --- figure 3: the Landau point ------------------------------------------------------------------
 
@@ -298,11 +312,27 @@ def _landau_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.P
         attrs={"paper": KEY, "gap": "(f_parallel - f_pure)/delta^2 at T = (1 - delta)(1 - d)",
                "extrapolation": "Richardson, linear in delta, from the two smallest delta",
                "reference": "d_L = 2/3: the spec's derivation (§5.1), not the paper's"})
-    fig = Figure(figsize=(5.4 * len(Ks) + 0.6, 4.3), layout="constrained")
+    fig = _landau_drawing(ds)
+    rows = [Reference(f"d_L (Landau point, K={K}, no data)", 2 / 3, float(extrapolated[i]),
+                      1e-3, "[DER] spec §5.1 (sign of the quartic coefficient), §13 row 9",
+                      "f crossing of the pure and parallel branches at T = (1 - delta) T_c, "
+                      "extrapolated to delta -> 0", "§13 row 9")
+            for i, K in enumerate(Ks)]
+    return write_figure(fig, ds, out_dir, "agliari2012_landau"), rows
+
+
+@plot.style()
+def _landau_drawing(ds: xr.Dataset) -> Figure:
+    """The Landau figure from its data: the scaled gap against d per K and delta, its zeros
+    d_L(delta), and d_L = 2/3; the delta curves nearly coincide, so each has its own dash."""
+    d, deltas, Ks = ds["d"].values, ds["delta"].values, ds["K"].values.tolist()
+    gap, roots = ds["gap"].values, ds["d_L_at_delta"].values
+    extrapolated, condensed = ds["d_L_extrapolated"].values, ds["parallel_condensed"].values
+    fig = Figure(figsize=(min(plot.WIDTH, 3.2 * len(Ks) + 1.4), 3.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(Ks), sharey=True))
     for i, (ax, K) in enumerate(zip(axes, Ks, strict=True)):
         for j, delta in enumerate(deltas):
-            ax.plot(d, gap[i, j], "-", color=COLOURS[j], lw=1.8,
+            ax.plot(d, gap[i, j], ("-", "--", ":")[j % 3], color=COLOURS[j],
                     label=rf"$\delta = {delta:g}$: $d_L(\delta) = {roots[i, j]:.5f}$")
         ax.axhline(0.0, color="k", lw=0.8)
         ax.axvline(2 / 3, color="0.3", ls="--", lw=1, label=r"$d_L = 2/3$ (spec §5.1)")
@@ -311,18 +341,12 @@ def _landau_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.P
                    + " or ".join(str(n) for n in sizes) + " archetypes)")
         ax.set(xlabel="$d$",
                title=f"$K = {K}$: extrapolated $d_L = {extrapolated[i]:.6f}${mixture}")
-        ax.title.set_fontsize(10)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(loc="upper right")
     axes[0].set_ylabel(r"$(f_{\mathrm{parallel}} - f_{\mathrm{pure}})/\delta^2$, "
                        r"$T = (1-\delta)(1-d)$")
-    fig.suptitle("Landau point: pure state selected just below $T_c$ for $d < d_L$, "
-                 "symmetric mixture above", fontsize=10)
-    rows = [Reference(f"d_L (Landau point, K={K}, no data)", 2 / 3, float(extrapolated[i]),
-                      1e-3, "[DER] spec §5.1 (sign of the quartic coefficient), §13 row 9",
-                      "f crossing of the pure and parallel branches at T = (1 - delta) T_c, "
-                      "extrapolated to delta -> 0", "§13 row 9")
-            for i, K in enumerate(Ks)]
-    return write_figure(fig, ds, out_dir, "agliari2012_landau"), rows
+    fig.suptitle("Landau point: pure state selected just below $T_c$ for $d < d_L$,\n"
+                 "symmetric mixture above")
+    return fig
 
 
 # --- figure 4: storage, theory vs Monte Carlo ----------------------------------------------------

@@ -12,7 +12,8 @@ parameters and numbers are unknown. Every number used or compared here is the sp
 derivation ([DER]) or computation ([NUM]) — in particular d_c(K), d*(K), rho_c(d) and the
 exact finite-M values — and is never presented as the paper's.
 
-Figures (PNG and PDF; the data of each in a netCDF file of the same stem):
+Figures (in the formats of :func:`theorylab.plot.options`, PNG and PDF by default; the data of
+each in a netCDF file of the same stem):
 
 1. ``agliari2023_cascade`` — T = 0 storage, K = 3 and K = 4: the engine's thermodynamic state
    (sorted |m_k| along d, ``tl.cut``; solid, broken where the state jumps), the cascade
@@ -54,6 +55,7 @@ from scipy import optimize
 import theorylab as tl
 from derivations import multitasking as derivation
 from montecarlo import multitasking as simulator
+from theorylab import plot
 from theorylab.models.multitasking import MODEL, cascade, classify, ground_state
 from theorylab.results import save_dataset
 
@@ -193,11 +195,9 @@ def write_report(out_dir: pathlib.Path, stem: str, title: str, preamble: str,
 
 def write_figure(fig: Figure, ds: xr.Dataset, out_dir: pathlib.Path,
                  stem: str) -> list[pathlib.Path]:
-    """``stem``.png, ``stem``.pdf and the figure's data ``stem``.nc."""
-    png, pdf = out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"
-    fig.savefig(png, dpi=130)
-    fig.savefig(pdf)
-    return [png, pdf, save_dataset(ds, out_dir, stem)]
+    """The figure as ``stem`` in every format of :func:`theorylab.plot.options` (PNG and PDF by
+    default) and its data as ``stem``.nc."""
+    return [*plot.save(fig, out_dir / f"{stem}.png"), save_dataset(ds, out_dir, stem)]
 
 
 def sorted_overlaps(solution, K: int) -> np.ndarray:
@@ -236,6 +236,7 @@ def mc_reference(quantity: str, spec: float, mean: float, stderr: float, toleran
                      float(stderr))
 
 
+@plot.style()
 def comparison_figure(labels: Sequence[str], theory: Sequence[np.ndarray],
                       simulations: dict[str, Sequence[np.ndarray | None]],
                       tolerances: Sequence[float], title: str) -> Figure:
@@ -246,7 +247,7 @@ def comparison_figure(labels: Sequence[str], theory: Sequence[np.ndarray],
     standard error, or None where that simulation was not run.
     """
     markers = {"storage": "D", "supervised": "o", "unsupervised": "s"}
-    fig = Figure(figsize=(9.5, 6.4), layout="constrained")
+    fig = Figure(figsize=(plot.WIDTH, 4.4), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
     names = list(simulations)
     offsets = np.linspace(-0.12, 0.12, len(names)) if len(names) > 1 else np.zeros(1)
@@ -260,21 +261,22 @@ def comparison_figure(labels: Sequence[str], theory: Sequence[np.ndarray],
                 continue
             for k in range(sim.shape[1]):
                 style = {"fmt": markers.get(name, "o"), "color": COLOURS[k], "mfc": "white",
-                         "ms": 5, "capsize": 2}
+                         "ms": 4, "capsize": 2}
                 top.errorbar(i + offset, sim[0, k], sim[1, k], **style)
                 bottom.errorbar(i + offset, sim[0, k] - m[k], sim[1, k], **style)
     bottom.axhline(0.0, color="k", lw=0.8)
     top.set_ylabel(r"sorted $|m_k|$")
     bottom.set_ylabel(r"MC $-$ theory")
-    bottom.set_xticks(range(len(labels)), labels, fontsize=8)
-    top.set_title(title, fontsize=10)
+    bottom.set_xticks(range(len(labels)), labels, fontsize=7)
+    top.set_title(title)
     levels = max(len(m) for m in theory)
     handles = [Line2D([], [], color=COLOURS[k], lw=2, label=f"$m_{k + 1}$ theory")
                for k in range(levels)]
     handles += [Line2D([], [], ls="none", marker=markers.get(n, "o"), color="k", mfc="white",
                        label=f"MC, {n}") for n in names]
-    handles.append(Line2D([], [], color="0.8", lw=6, label="tolerance (spec §13, scaled to N)"))
-    top.legend(handles=handles, fontsize=8, ncols=2, loc="upper right")
+    handles.append(Line2D([], [], color="0.8", lw=6, label="tolerance (spec §13, scaled to $N$)"))
+    fig.legend(handles=handles, loc="outside lower center", frameon=False,
+               ncols=plot.legend_columns([h.get_label() for h in handles], plot.WIDTH))
     return fig
 
 
@@ -365,38 +367,7 @@ def _cascade_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.
                "m_ground_search": "theorylab.models.multitasking.ground_state (fixed-point "
                                   "ascent from 512 directions)",
                "reference": "d_c, d*: the spec's own derivations (§4.1, §4.2), not the paper's"})
-    fig = Figure(figsize=(11.5, 4.6), layout="constrained")
-    axes = fig.subplots(1, len(Ks), sharey=True)
-    for ax, i, K in zip(axes, range(len(Ks)), Ks, strict=True):
-        for k in range(K):
-            colour = COLOURS[k]
-            _draw_pieces(ax, d, state[i, k], joined_state[i], "-", color=colour, lw=2)
-            ax.plot(d, closed[i, k], "--", color=colour, lw=1.2)
-            _draw_pieces(ax, d, search[i, k], joined_search[i], ":", color="k", lw=1)
-            ax.errorbar(d_mc, mc["cascade"][0, i, k], mc["cascade"][1, i, k], fmt="o",
-                        color=colour, mfc="white", ms=5, capsize=2)
-            ax.errorbar(d_mc, mc["majority"][0, i, k], mc["majority"][1, i, k], fmt="s",
-                        color=colour, mfc="white", ms=5, capsize=2)
-        ax.axvline(d_c[K], color="0.35", ls="-.", lw=1)
-        ax.axvline(d_star[K], color="0.35", ls=(0, (5, 2)), lw=1)
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$d$",
-               title=f"$K = {K}$, $T = 0$: $d_c = {d_c[K]:.4f}$, $d^* = {d_star[K]:.4f}$")
-        ax.title.set_fontsize(10)
-    axes[0].set_ylabel(r"sorted $|m_k|$")
-    handles = [Line2D([], [], color=COLOURS[k], lw=2, label=f"$m_{k + 1}$")
-               for k in range(levels)]
-    handles += [
-        Line2D([], [], color="k", lw=2, label="thermodynamic state (engine)"),
-        Line2D([], [], color="k", lw=1.2, ls="--", label=r"cascade $(1-d)\,d^{k-1}$, $d < d_c$"),
-        Line2D([], [], color="k", lw=1, ls=":", label="ground state, direct search"),
-        Line2D([], [], color="0.35", ls="-.", label=r"$d_c(K)$: cascade no longer fixed point"),
-        Line2D([], [], color="0.35", ls=(0, (5, 2)), label=r"$d^*(K)$: ground state leaves it"),
-        Line2D([], [], ls="none", marker="o", color="k", mfc="white",
-               label=f"MC, cascade start ($N = {run.N}$)"),
-        Line2D([], [], ls="none", marker="s", color="k", mfc="white",
-               label=r"MC, start sign$(\Sigma_\mu \xi^\mu)$, $d > d^*$")]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False,
-               title="storage, zero-temperature\ndynamics (spec §4)", title_fontsize=8)
+    fig = _cascade_drawing(ds)
     excess = np.where(np.isfinite(state[:, 0]),  # (K, d); NaN where the engine found no state
                       0.5 * (np.nansum(search**2, axis=1) - np.nansum(state**2, axis=1)), np.nan)
     ds["energy_excess_of_state"] = (("K", "d"), excess)
@@ -410,6 +381,50 @@ def _cascade_figure(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.
         "state is not the ground state there).")
 
 
+@plot.style()
+def _cascade_drawing(ds: xr.Dataset) -> Figure:
+    """The cascade figure from its data: per K, the engine's state (solid, in pieces), the
+    cascade (dashed), the ground-state search (dotted), Monte Carlo (points), d_c and d*."""
+    d, d_mc = ds["d"].values, ds["d_mc"].values
+    fig = Figure(figsize=(plot.WIDTH, 4.0), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.06)   # keep the panels' 1.0 and 0.0 apart
+    axes = fig.subplots(1, ds["K"].size, sharey=True)
+    for ax, i, K in zip(axes, range(ds["K"].size), ds["K"].values.tolist(), strict=True):
+        panel = ds.isel(K=i)
+        for k in range(K):
+            colour = COLOURS[k]
+            _draw_pieces(ax, d, panel["m_state"].values[k], panel["state_joined_to_next"].values,
+                         "-", color=colour, lw=1.8)
+            ax.plot(d, panel["m_cascade"].values[k], "--", color=colour, lw=1.2)
+            _draw_pieces(ax, d, panel["m_ground_search"].values[k],
+                         panel["search_joined_to_next"].values, ":", color="k", lw=1)
+            for start, marker in (("cascade", "o"), ("majority", "s")):
+                ax.errorbar(d_mc, panel[f"m_mc_{start}"].values[k],
+                            panel[f"m_mc_{start}_stderr"].values[k], fmt=marker, color=colour,
+                            mfc="white", ms=4, capsize=2)
+        d_c, d_star = float(panel["d_c"]), float(panel["d_star"])
+        ax.axvline(d_c, color="0.35", ls="-.", lw=1)
+        ax.axvline(d_star, color="0.35", ls=(0, (5, 2)), lw=1)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$d$",
+               title=f"$K = {K}$: $d_c = {d_c:.4f}$, $d^* = {d_star:.4f}$")
+    axes[0].set_ylabel(r"sorted $|m_k|$")
+    handles = [Line2D([], [], color=COLOURS[k], lw=2, label=f"$m_{k + 1}$")
+               for k in range(ds["k"].size)]
+    handles += [
+        Line2D([], [], color="k", lw=2, label="state (engine)"),
+        Line2D([], [], color="k", lw=1.2, ls="--", label=r"cascade $(1-d)\,d^{k-1}$"),
+        Line2D([], [], color="k", lw=1, ls=":", label="ground state (search)"),
+        Line2D([], [], color="0.35", ls="-.", label=r"$d_c$: cascade no fixed point"),
+        Line2D([], [], color="0.35", ls=(0, (5, 2)), label=r"$d^*$: ground state leaves it"),
+        Line2D([], [], ls="none", marker="o", color="k", mfc="white",
+               label=f"MC, cascade start ($N = {ds.attrs['N']}$)"),
+        Line2D([], [], ls="none", marker="s", color="k", mfc="white",
+               label=r"MC, start sign$(\Sigma_\mu \xi^\mu)$, $d > d^*$")]
+    fig.legend(handles=handles, loc="outside lower center", frameon=False,
+               ncols=plot.legend_columns([h.get_label() for h in handles], plot.WIDTH))
+    fig.suptitle("Storage at $T = 0$: the cascade and the ground state (spec §4)")
+    return fig
+
 # --- figure 2: the (d, rho) learning diagrams ----------------------------------------------------
 
 
@@ -421,9 +436,7 @@ def _learning_diagram(out_dir: pathlib.Path, run: Settings, K: int) -> list[path
                          "(spec §6)")
     ds.attrs["paper"] = KEY
     stem = f"agliari2023_learning_K{K}"
-    png = out_dir / f"{stem}.png"
-    MODEL.plot_diagram(ds, png)
-    return [png, png.with_suffix(".pdf"), save_dataset(ds, out_dir, stem)]
+    return [*MODEL.plot_diagram(ds, out_dir / f"{stem}.png"), save_dataset(ds, out_dir, stem)]
 
 
 # --- figure 3: learning, theory vs Monte Carlo ----------------------------------------------------
@@ -478,7 +491,7 @@ def _learning_mc(out_dir: pathlib.Path, run: Settings) -> tuple[list[pathlib.Pat
                               "difference of the two MC means (common random numbers)")
                  for k in range(2)]
     fig = comparison_figure(labels, theory, sims, tolerances,
-                            "Theory (lines; learning: exact finite-$M$ average, convention A) "
+                            "Theory (lines; learning: exact finite-$M$ average, convention A)\n"
                             f"vs Monte Carlo ($N = {run.N}$, {run.chains} chains; mean ± s.e.)")
     names = ["storage", *protocols]
     padded = np.full((len(names), 2, len(labels), 3), np.nan)

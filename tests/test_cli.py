@@ -138,4 +138,4 @@ def test_cut_table_json_and_csv(capsys, tmp_path):
     code, out, _err = run(capsys, *argv, "--out", str(tmp_path / "c"))
     assert code == 0 and "T=0 " in out
     for suffix in (".nc", ".csv", ".png", ".pdf", ".command.txt"):
-        assert (tmp_path / "c" / f"dense-hopfield-cut-T{suffix}").exists()
+        assert (tmp_path / "c" / f"dense-hopfield_cut_T0-1.2x25_P2_alpha0.05{suffix}").exists()

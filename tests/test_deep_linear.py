@@ -234,5 +234,5 @@ def test_reproduce_quick(tmp_path):
     import papers.saxe_2014 as paper
 
     written = paper.reproduce(tmp_path, quick=True)
-    assert {p.suffix for p in written} == {".png", ".nc"} and len(written) == 4
+    assert {p.suffix for p in written} == {".png", ".pdf", ".nc"} and len(written) == 6
     assert all(p.stat().st_size > 1000 for p in written)

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import optimize, special, stats
 
@@ -690,6 +690,11 @@ def test_relabelling_and_flipping_patterns(case, data):
     x = np.array(data.draw(st.lists(st.floats(-0.9, 0.9), min_size=K, max_size=K)))[:, None]
     p = {"d": data.draw(st.floats(0, 1)), "T": data.draw(st.floats(0.05, 1.5)), "rho": 0.3,
          "r": 0.6}
+    if case.get("zero_temperature"):
+        # at T = 0 a site class whose field xi . m cancels to rounding (0.5 - 0.3 - 0.2) has no
+        # sign: the symmetry holds in exact arithmetic, not for the rounding of such fields
+        xi = mt.site_classes(K)[0].astype(float)
+        assume(np.min(np.abs(xi @ x[:, 0])[np.any(xi != 0, axis=1)]) > 1e-9)
     y = (signs * x[order, 0])[:, None]
     np.testing.assert_allclose(system.F(y, p)[:, 0], signs * system.F(x, p)[order, 0],
                                atol=1e-13)

@@ -244,5 +244,5 @@ def test_reproduce_quick(tmp_path):
     import papers.advani_saxe_2017 as paper
 
     written = paper.reproduce(tmp_path, quick=True)
-    assert {p.suffix for p in written} == {".png", ".nc"} and len(written) == 8
+    assert {p.suffix for p in written} == {".png", ".pdf", ".nc"} and len(written) == 12
     assert all(p.stat().st_size > 1000 for p in written)

@@ -94,3 +94,8 @@ def verify(model: str, quick: bool = True) -> Verification:
 
 __all__ = ["ParameterError", "__version__", "branches", "cut", "diagram", "line", "models",
            "simulate", "solve", "verify"]
+
+
+def __dir__() -> list[str]:
+    """The public API only (``dir(theorylab)``)."""
+    return sorted(__all__)

@@ -6,10 +6,12 @@ declares, in its own module and from its derivation:
 * its **equations** for one discrete case, as a *system* (:class:`System`): solver variables with
   bounds (and any change of variables hidden inside), the fixed-point map ``F(x, params)`` over
   many points at once, its Jacobian, the free and internal energies, the order parameters, and
-  named starting points;
+  named starting points; an exact T = 0 system serves T = 0 and the small T > 0 below a
+  temperature the finite-T system names;
 * its **phases** (:class:`Phase`): which starts lead to it, a membership test on the order
-  parameters, and the rules that make a branch *selectable* (converged, locally stable, and, where
-  required, of non-negative entropy);
+  parameters, the rules that make a branch *selectable* (converged, locally stable, and, where
+  required, of non-negative entropy), and where its equations have no state, with the reason
+  (:class:`Undefined`);
 * its **lines** (:class:`LineRecipe`): each a kind with a recipe — the fold of a branch
   (``spinodal``), the free-energy crossing of a branch with the best of the others
   (``first-order``; where a competitor appears below the branch the line jumps onto that
@@ -43,8 +45,8 @@ MARGINAL = 1e-6
 # A negative entropy within this of zero is rounding.
 ENTROPY_TOLERANCE = 1e-9
 # Why a branch was not selectable at a point (``<phase>_status``).
-STATUS = ("selectable", "not converged", "locally unstable", "negative entropy")
-SELECTABLE, NOT_CONVERGED, UNSTABLE, NEGATIVE_ENTROPY = range(4)
+STATUS = ("selectable", "not converged", "locally unstable", "negative entropy", "undefined")
+SELECTABLE, NOT_CONVERGED, UNSTABLE, NEGATIVE_ENTROPY, UNDEFINED = range(5)
 
 
 class System(Protocol):
@@ -76,6 +78,26 @@ class System(Protocol):
         """Named starting points (name -> array of shape (n, M)); a start named ``phase`` or
         ``phase:variant`` is continued over grids as a branch of that phase."""
 
+    # Optional. A finite-T system may set ``zero_temperature_below`` (a temperature): below it
+    # the engine solves the T = 0 system instead (its starts; the phases it has no start for
+    # stay with this one), because there the finite-T equations, as evaluated, are less
+    # accurate than the exact T = 0 ones, which differ from them by O(T). A T = 0 system may
+    # define ``entropy(x, params) -> (M,)``, the T -> 0 limit s0 of the entropy: the engine
+    # reports it at T = 0, and f = e0 - T s0, u = e0 below ``zero_temperature_below``.
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """Where a phase has no state because its equations are not defined, and why.
+
+    ``where(case, params) -> bool array`` over the points (``case``: the parameters selecting
+    the equations; ``params``: the point parameters, arrays); ``reason`` names the condition
+    of the equations that fails (e.g. a logarithm's argument turning negative).
+    """
+
+    where: Callable[[Mapping[str, object], Mapping[str, np.ndarray]], np.ndarray]
+    reason: str
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -92,12 +114,16 @@ class Phase:
     needs_entropy
         Selectable only where its entropy is non-negative (e.g. an RS paramagnet below its
         entropy crisis is a branch, but not a thermodynamic state of Ising spins).
+    undefined
+        Where the phase's equations have no state, and why (:class:`Undefined`, the first that
+        holds is reported): such a branch is ``undefined`` there, not merely not converged.
     """
 
     name: str
     description: str
     member: Callable[[Mapping[str, np.ndarray], Mapping[str, np.ndarray]], np.ndarray]
     needs_entropy: bool = False
+    undefined: tuple[Undefined, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,10 +149,15 @@ class LineRecipe(LineInfo):
         ``meets(case) -> ({param: value, ..., "why": str}, ...)``: points where the line is known
         to end although its equations degenerate there (e.g. a spinodal that closes into a
         critical point); a traced curve that stalls next to one is joined to it.
+    scale
+        ``scale(free_axis, case) -> float`` or ``None`` (1): the natural unit of the free
+        parameter in a case; a spinodal is followed in it (e.g. the dense Hopfield load, whose
+        critical value is ~1/(P-1)!, far below a first continuation step in alpha itself).
     """
 
     branch: str = ""
     meets: Callable[[Mapping], tuple[dict, ...]] | None = None
+    scale: Callable[[str, Mapping], float] | None = None
     seed: Callable[[str, float, Mapping], tuple[float, float] | None] | None = None
     exact: Callable[[str, float, Mapping], dict] | None = None
     absent: Callable[[Mapping], str | None] | None = None
@@ -163,8 +194,13 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
                  shape: tuple[int, ...] | None = None, settings: Settings = Settings(),
                  starts: Mapping[str, np.ndarray] | None = None,
                  keep: Callable[[str, System], Callable | None] | None = None,
-                 only: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+                 only: Sequence[str] | None = None,
+                 case: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
     """Every phase's branch and the thermodynamic state at many points (T = 0 allowed).
+
+    Points at T = 0, and at 0 < T below the finite-T system's ``zero_temperature_below``, are
+    solved by the T = 0 system (:class:`System`); the phases it has no start for are solved by
+    the finite-T one there too.
 
     Parameters
     ----------
@@ -185,13 +221,17 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
     only
         Solve only the starts of these phases (e.g. the two branches whose crossing is being
         refined); the others are reported as not converged.
+    case
+        The parameters selecting the equations, for the phases' :class:`Undefined` conditions.
 
     Returns
     -------
     dict of arrays of shape (M,): for each phase its solver variables ``<phase>_x0``...,
     order parameters ``<phase>_<name>``, ``<phase>_f``, ``_energy``, ``_entropy``, ``_eig``
     (largest real eigenvalue of dF/dx), ``_residual``, ``_iterations``, ``_converged``,
-    ``_valid`` (selectable) and ``_status`` (index into :data:`STATUS`); the selected state
+    ``_valid`` (selectable), ``_status`` (index into :data:`STATUS`) and ``_undefined`` (index
+    into the phase's ``undefined``, -1 where it is defined); ``zero_temperature_equations``
+    (the point was solved by the T = 0 system) and ``zero_temperature_below``; the selected state
     ``phase`` (index, -1 where no branch is selectable) with its ``f``, order parameters,
     ``energy``, ``entropy``, ``eig``, ``residual``, ``iterations``, ``converged``, ``stable``.
     Where a phase was reached from several starts, the lowest-f selectable one is kept.
@@ -201,45 +241,30 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
     names = [ph.name for ph in phase_list]
     out: dict[str, np.ndarray] = {}
     op_names: list[str] = []
-    zero = T == 0
+    below = (getattr(systems(False, settings.nodes), "zero_temperature_below", 0.0)
+             if np.any(T > 0) else 0.0)
+    zero = (T == 0) | (T < below)
+    out["zero_temperature_equations"] = zero & (T > 0)
+    out["zero_temperature_below"] = np.full(M, float(below))
     for is_zero in (True, False):
         idx = np.flatnonzero(zero == is_zero)
         if idx.size == 0:
             continue
         sys_ = systems(is_zero, settings.nodes)
-        rough = systems(is_zero, settings.coarse_nodes)
         p = {k: np.asarray(v, dtype=float)[idx] for k, v in params.items()}
-        sub_shape = None
-        if shape is not None and len(shape) == 2 and shape[0] == 1:
-            sub_shape = (1, idx.size)  # a cut: its points at T = 0 or T > 0 stay a line
-        elif shape is not None and len(shape) == 2:
-            rows = np.flatnonzero((zero.reshape(shape) == is_zero).all(axis=1))
-            if rows.size * shape[1] == idx.size:
-                sub_shape = (rows.size, shape[1])
-        own = sys_.starts(p)
-        if only is not None:
-            own = {k: v for k, v in own.items() if _phase_of_start(k) in only}
-        for start, x0 in own.items():
-            if starts is not None and start in starts:
-                x0 = np.asarray(starts[start])[:, idx]
-            target = names.index(_phase_of_start(start))
-
-            def on_branch(x, q, target=target, sys_=sys_):
-                return classify(phase_list, sys_.order_parameters(x, q), q) == target
-
-            options = {"tol": settings.tol, "lower": sys_.lower, "upper": sys_.upper,
-                       "patience": settings.patience,
-                       "keep": keep(start, sys_) if keep is not None else None}
-            res = saddle.solve_coarse_to_fine(
-                (rough.F, rough.jacobian), (sys_.F, sys_.jacobian), x0, p,
-                polish_only_converged=sub_shape is not None, **options)
-            if sub_shape is not None:
-                # warm starts from neighbours are already close: the full map directly
-                def warm(x0, q, sys_=sys_, options=options):
-                    return saddle.solve(sys_.F, x0, q, exact=sys_.jacobian, **options)
-
-                res = phases.continue_over_grid(warm, res, p, sub_shape, same_branch=on_branch)
-            _record(out, phase_list, sys_, start, res, p, idx, M, op_names)
+        _solve_starts(out, phase_list, systems, is_zero, p, idx, M, op_names, settings,
+                      starts, keep, only, _sub_shape(shape, zero, is_zero, idx.size))
+        if is_zero and np.any(T[idx] > 0):
+            # below the handover, the phases the T = 0 system has no start for (e.g. a
+            # paramagnet, q = 0) stay with the finite-T system
+            have = {_phase_of_start(k) for k in sys_.starts(p)}
+            missing = [n for n in names if n not in have and (only is None or n in only)]
+            cold = idx[T[idx] > 0]
+            if missing:
+                q = {k: np.asarray(v, dtype=float)[cold] for k, v in params.items()}
+                _solve_starts(out, phase_list, systems, False, q, cold, M, op_names, settings,
+                              starts, keep, missing, None)
+    _mark_undefined(out, phase_list, case or {}, params, M)
     best, fmin = phases.select({n: out[f"{n}_f"] for n in names},
                                {n: out[f"{n}_valid"] for n in names})
     out["phase"] = best
@@ -252,19 +277,98 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
     return out
 
 
+def _sub_shape(shape, zero: np.ndarray, is_zero: bool, size: int) -> tuple[int, int] | None:
+    """The grid (rows, columns) formed by the points one system (T = 0 or T > 0) solves, or
+    ``None`` where they do not form one (they are then not continued over a grid)."""
+    if shape is not None and len(shape) == 2 and shape[0] == 1:
+        return (1, size)  # a cut: its points at T = 0 or T > 0 stay a line
+    if shape is not None and len(shape) == 2:
+        rows = np.flatnonzero((zero.reshape(shape) == is_zero).all(axis=1))
+        if rows.size * shape[1] == size:
+            return (rows.size, shape[1])
+    return None
+
+
+def _solve_starts(out: dict, phase_list: Sequence[Phase], systems, is_zero: bool,
+                  p: Mapping[str, np.ndarray], idx: np.ndarray, M: int, op_names: list[str],
+                  settings: Settings, starts, keep, only, sub_shape) -> None:
+    """Solve the starts of one system (T = 0 or T > 0) at the points ``idx`` and record them
+    (:func:`solve_points`)."""
+    names = [ph.name for ph in phase_list]
+    sys_ = systems(is_zero, settings.nodes)
+    rough = systems(is_zero, settings.coarse_nodes)
+    own = sys_.starts(p)
+    if only is not None:
+        own = {k: v for k, v in own.items() if _phase_of_start(k) in only}
+    for start, x0 in own.items():
+        if starts is not None and start in starts:
+            x0 = np.asarray(starts[start])[:, idx]
+        target = names.index(_phase_of_start(start))
+
+        def on_branch(x, q, target=target, sys_=sys_):
+            return classify(phase_list, sys_.order_parameters(x, q), q) == target
+
+        options = {"tol": settings.tol, "lower": sys_.lower, "upper": sys_.upper,
+                   "patience": settings.patience,
+                   "keep": keep(start, sys_) if keep is not None else None}
+        res = saddle.solve_coarse_to_fine(
+            (rough.F, rough.jacobian), (sys_.F, sys_.jacobian), x0, p,
+            polish_only_converged=sub_shape is not None, **options)
+        if sub_shape is not None:
+            # warm starts from neighbours are already close: the full map directly
+            def warm(x0, q, sys_=sys_, options=options):
+                return saddle.solve(sys_.F, x0, q, exact=sys_.jacobian, **options)
+
+            res = phases.continue_over_grid(warm, res, p, sub_shape, same_branch=on_branch)
+        _record(out, phase_list, sys_, start, res, p, idx, M, op_names, is_zero)
+
+
+def _mark_undefined(out: dict, phase_list: Sequence[Phase], case: Mapping[str, object],
+                    params: Mapping[str, np.ndarray], M: int) -> None:
+    """``<phase>_undefined`` (index into the phase's ``undefined``, -1: defined), and status
+    ``undefined``, where a phase holds no state and its equations are declared undefined."""
+    point = {k: np.broadcast_to(np.asarray(v, dtype=float), (M,)) for k, v in params.items()}
+    for ph in phase_list:
+        which = np.full(M, -1)
+        for i, rule in enumerate(ph.undefined):
+            which = np.where((which < 0) & np.asarray(rule.where(case, point), dtype=bool), i,
+                             which)
+        which = np.where(out[f"{ph.name}_converged"], -1, which)
+        out[f"{ph.name}_undefined"] = which
+        at = which >= 0
+        out[f"{ph.name}_status"][at] = UNDEFINED
+        out[f"{ph.name}_residual"][at] = np.nan
+        out[f"{ph.name}_iterations"][at] = 0
+
+
+def _thermodynamics(sys_: System, x: np.ndarray, p: Mapping[str, np.ndarray],
+                    is_zero: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """f, u and the entropy of states x. A finite-T system: s = (u - f)/T. The T = 0 system
+    (also used below ``zero_temperature_below``): u = e0 and, with its T -> 0 entropy s0 where
+    it defines one, s = s0 and f = e0 - T s0 (corrections O(T^2) in f, O(T) in u and s);
+    without one, f = e0 and s = 0 at T = 0, unknown (NaN) at T > 0."""
+    f, u = sys_.thermodynamics(x, p)
+    T = p.get("T")
+    if T is None:
+        return f, u, np.zeros_like(f)
+    if is_zero:
+        s0 = (sys_.entropy(x, p) if hasattr(sys_, "entropy")
+              else np.where(T > 0, np.nan, 0.0))
+        return np.where(T > 0, f - T * s0, f), u, s0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return f, u, np.where(T > 0, (u - f) / T, 0.0)
+
+
 def _record(out: dict, phase_list: Sequence[Phase], sys_: System, start: str,
             res: saddle.FixedPointResult, p: Mapping[str, np.ndarray], idx: np.ndarray, M: int,
-            op_names: list[str]) -> None:
+            op_names: list[str], is_zero: bool) -> None:
     """Store one start's solutions at points ``idx`` under the phase each was classified into,
     where it is better (selectable over not, then lower f) than what that phase holds. Where
     the start did not converge, its residual is reported for the phase it was started in, if
     that phase holds nothing there."""
     ops = sys_.order_parameters(res.x, p)
     op_names.extend(k for k in ops if k not in op_names)
-    f, u = sys_.thermodynamics(res.x, p)
-    T = p.get("T")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = np.where(T > 0, (u - f) / T, 0.0) if T is not None else np.zeros_like(f)
+    f, u, entropy = _thermodynamics(sys_, res.x, p, is_zero)
     label = classify(phase_list, ops, p)
     ok = res.converged & np.isfinite(f) & (label >= 0)
     eig = np.full(idx.size, np.nan)
@@ -329,11 +433,15 @@ def solution_at(model: str, parameters: Mapping[str, object], phase_list: Sequen
         key, what = f"{name}_", f"{name} branch"
     conv = name is not None and bool(data[f"{key}converged"][j])
     ops = {k: float(data[f"{key}{k}"][j]) for k in order_parameters if f"{key}{k}" in data}
+    undefined = name is not None and not conv and data[f"{key}undefined"][j] >= 0
     if name is None:
         message = (f"{no_state}: no branch converged that is locally stable (and, "
                    "where required, of non-negative entropy)")
         if excluded:
             message += "; converged but excluded: " + ", ".join(excluded)
+    elif undefined:
+        rule = phase_list[names.index(name)].undefined[int(data[f"{key}undefined"][j])]
+        message = f"{name} undefined at this point: {rule.reason}"
     elif not conv:
         message = f"no converged {name} branch at this point"
     else:
@@ -341,6 +449,14 @@ def solution_at(model: str, parameters: Mapping[str, object], phase_list: Sequen
         status = int(data[f"{key}status"][j])
         if status != SELECTABLE:
             message += f" (this branch is {STATUS[status]})"
+
+    cold = bool(data["zero_temperature_equations"][j])
+    if cold and conv:
+        message += ("; solved by the exact T = 0 equations: the temperature is below "
+                    f"{float(data['zero_temperature_below'][j]):g}, where the finite-T "
+                    "equations, as evaluated, are less accurate than the T = 0 ones (order "
+                    "parameters O(T) from the finite-T state; f = e0 - T s0 with the T -> 0 "
+                    "entropy s0, energy e0)")
 
     def value(k: str) -> float | None:
         return float(data[f"{key}{k}"][j]) if conv else None
@@ -356,7 +472,8 @@ def solution_at(model: str, parameters: Mapping[str, object], phase_list: Sequen
         stable=None if eig is None else eig < 1.0 + MARGINAL, message=message,
         energy=value("energy"),
         extras={"stability_eigenvalue": eig, "entropy": value("entropy"),
-                "excluded": excluded})
+                "excluded": excluded, "zero_temperature_equations": cold,
+                "undefined": bool(undefined)})
 
 
 
@@ -374,11 +491,22 @@ class Problem:
     keep: Callable[[str, System], Callable | None] | None = None
     temperature: str = "T"
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    case: Mapping[str, object] = field(default_factory=dict)
+
+    def zero_temperature_equations(self, T: float | None) -> bool:
+        """Whether the temperature T is solved by the exact T = 0 equations: T = 0, or below
+        the finite-T system's ``zero_temperature_below`` (:func:`solve_points`)."""
+        if T is None or T < 0:
+            return False
+        return T == 0 or T < getattr(self.systems(False, self.settings.nodes),
+                                     "zero_temperature_below", 0.0)
 
     def at_zero_temperature(self, *free: str) -> bool:
-        """Whether the temperature is held at 0 (the exact T = 0 equations) while ``free``
-        parameters vary."""
-        return self.temperature not in free and self.fixed.get(self.temperature) == 0
+        """Whether the temperature is held where the exact T = 0 equations apply (T = 0, or
+        below the finite-T system's ``zero_temperature_below``) while ``free`` parameters
+        vary."""
+        return (self.temperature not in free
+                and self.zero_temperature_equations(self.fixed.get(self.temperature)))
 
     def solve(self, points: Mapping[str, np.ndarray], shape=None, starts=None,
               only=None) -> dict:
@@ -389,13 +517,15 @@ class Problem:
                        for k, v in points.items()})
         return solve_points(self.systems, self.phase_list, params,
                             temperature=self.temperature, shape=shape,
-                            settings=self.settings, starts=starts, keep=self.keep, only=only)
+                            settings=self.settings, starts=starts, keep=self.keep, only=only,
+                            case=self.case)
 
     def point_map(self, point: Mapping[str, float], free: str):
         """(x -> F(x), the system) at one point as a function of the ``free`` parameter, for
         continuation (NaN where the free parameter leaves its domain)."""
         merged = {**self.fixed, **point}
-        zero = free != self.temperature and merged.get(self.temperature) == 0
+        zero = (free != self.temperature
+                and self.zero_temperature_equations(merged.get(self.temperature)))
         sys_ = self.systems(bool(zero), self.settings.nodes)
 
         low, high = self.bounds.get(free, (-np.inf, np.inf))
@@ -425,25 +555,28 @@ class Problem:
 
 
 def spinodal_point(problem: Problem, branch: str, fixed: str, value: float, free: str,
-                   seed: tuple[float, float], upper: float) -> dict:
+                   seed: tuple[float, float], upper: float, scale: float = 1.0) -> dict:
     """Where ``branch`` ends (its first fold) along ``free`` at ``fixed = value``, followed by
-    pseudo-arclength continuation from ``seed = (lam0, direction)``."""
+    pseudo-arclength continuation from ``seed = (lam0, direction)``, in units of ``scale``
+    (the free parameter's natural unit in this case, :class:`LineRecipe`)."""
     lam0, direction = seed
     point = {fixed: value}
     F, sys_ = problem.point_map({**point, free: lam0}, free)
     x0 = problem.branch_start(sys_, branch, {**point, free: lam0})
     # A small first step that grows geometrically: ends span many decades (alpha_c(P)).
-    result = continuation.follow(F, x0, lam0, lam_min=problem.bounds.get(free, (0.0,))[0],
-                                 lam_max=upper, direction=direction, ds=1e-6, ds_max=0.02)
+    result = continuation.follow(lambda x, lam: F(x, lam * scale), x0, lam0 / scale,
+                                 lam_min=problem.bounds.get(free, (0.0,))[0] / scale,
+                                 lam_max=upper / scale, direction=direction, ds=1e-6,
+                                 ds_max=0.02)
     names = [ph.name for ph in problem.phase_list]
     on = result.x.size and (classify(problem.phase_list, _ops(problem, sys_, result.x.T, point,
-                                                               free, result.lam), {})
+                                                               free, result.lam * scale), {})
                             == names.index(branch)).all()
     if not result.folds or not on:
         return {fixed: value, free: None, "found": False,
                 "message": f"no fold of the {branch} branch found ({result.message})"}
     fold = result.folds[0]
-    where = {fixed: value, free: fold.lam}
+    where = {fixed: value, free: fold.lam * scale}
     return {**where, **problem.values_at(sys_, fold.x, where), "found": bool(fold.converged),
             "residual": fold.residual, "_state": {branch: fold.x}}
 
@@ -720,7 +853,7 @@ class EquilibriumModel(Model):
         bounds = {k: (self.parameter(k).low, self.parameter(k).high)
                   for k in self.point_parameters}
         return Problem(self.systems(case), self.phase_list, fixed, self.settings, self.keep,
-                       bounds=bounds)
+                       bounds=bounds, case=case)
 
     def _solve_data(self, params: dict) -> dict:
         return self.problem(params).solve({k: np.array([params[k]])
@@ -787,7 +920,9 @@ class EquilibriumModel(Model):
         problem = self.problem({**others, fixed_axis: value})
         upper = float(self.search_box.get(free, 10.0))
         if recipe.kind == "spinodal":
-            return spinodal_point(problem, recipe.branch, fixed_axis, value, free, seed, upper)
+            scale = recipe.scale(free, case) if recipe.scale is not None else 1.0
+            return spinodal_point(problem, recipe.branch, fixed_axis, value, free, seed, upper,
+                                  scale)
         if recipe.kind in _TEST_QUANTITY:
             return zero_crossing_point(problem, recipe.kind, recipe.branch, fixed_axis, value,
                                        free, seed, upper)
@@ -816,23 +951,22 @@ class EquilibriumModel(Model):
         for zero in (True, False):
             systems(zero, self.settings.nodes)
             systems(zero, self.settings.coarse_nodes)
-        blocks = [b for b in np.array_split(np.arange(y.size), min(y.size, 8)) if b.size]
         tasks = [{"model": self, "others": others, "xname": xname, "x": x,
-                  "yname": yname, "y": y[b]} for b in blocks]
-        parts = sweep.run(diagram_block, tasks, executor=executor, store=store,
-                          progress=progress, description=f"{self.name} grid")
-        data = {k: np.concatenate([p[k].reshape(-1, x.size) for p in parts]) for k in parts[0]}
-        coords = {yname: (yname, y, {"long_name": self.parameter(yname).description}),
-                  xname: (xname, x, {"long_name": self.parameter(xname).description})}
-        ds = xr.Dataset({k: ((yname, xname), v) for k, v in data.items()}, coords=coords)
+                  "yname": yname, "y": y[b]} for b in _row_blocks(x.size, y.size)]
         case = self.case(others)
         names = [n for n, r in self.lines.items() if {r.along, r.solves_for} == {xname, yname}
                  and (r.absent is None or r.absent(case) is None)]
         box = {xname: (float(x.min()), float(x.max())), yname: (float(y.min()), float(y.max()))}
         line_tasks = [{"model": self, "name": n, "others": others, "box": box} for n in names]
-        traced = sweep.run(_trace_task, line_tasks, executor=executor,
-                           store=None if store is None else f"{store}/lines",
-                           progress=progress, description="lines")
+        store = sweep.as_store(store)
+        parts, traced = sweep.run_each(
+            [(diagram_block, tasks, store, f"{self.name} grid"),
+             (_trace_task, line_tasks, None if store is None else store.sub("lines"), "lines")],
+            executor=executor, progress=progress)
+        data = {k: np.concatenate([p[k].reshape(-1, x.size) for p in parts]) for k in parts[0]}
+        coords = {yname: (yname, y, {"long_name": self.parameter(yname).description}),
+                  xname: (xname, x, {"long_name": self.parameter(xname).description})}
+        ds = xr.Dataset({k: ((yname, xname), v) for k, v in data.items()}, coords=coords)
         for n, t in zip(names, traced, strict=True):
             found = t["found"].astype(bool)
             ds[f"{n}__{xname}"] = (f"{n}__point", t["a"])
@@ -898,10 +1032,19 @@ class EquilibriumModel(Model):
         fixed = ", ".join(f"{k} = {v}" for k, v in others.items())
         return f"{self.title}" + (f" ({fixed})" if fixed else "")
 
-    def plot_diagram(self, dataset, path) -> None:
+    def plot_diagram(self, dataset, path) -> list:
         from theorylab import plot  # matplotlib only when drawing
 
-        plot.phase_diagram(dataset, path)
+        return plot.phase_diagram(dataset, path)
+
+
+def _row_blocks(nx: int, ny: int, points: int = 5000) -> list[np.ndarray]:
+    """The grid's rows in blocks, one sweep task each: 8, or more of about ``points`` grid
+    points each on large grids (a block's solve takes seconds, so scheduling costs little).
+    Fixed by the grid alone, so every executor continues along the same blocks and gives the
+    same numbers."""
+    count = min(ny, max(8, -(-nx * ny // points)))
+    return [b for b in np.array_split(np.arange(ny), count) if b.size]
 
 
 def diagram_block(model: EquilibriumModel | str, others: Mapping[str, object], xname: str,

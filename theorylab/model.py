@@ -9,6 +9,7 @@ the methods below, so adding a model never touches them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -125,8 +126,9 @@ class Model:
         """A labelled ``xarray.Dataset`` over the two ``diagram_axes``."""
         raise NotImplementedError
 
-    def plot_diagram(self, dataset, path) -> None:
-        """Draw a diagram dataset (with its lines) to an image file."""
+    def plot_diagram(self, dataset, path) -> list:
+        """Draw a diagram dataset (with its lines) to ``path`` in every format of
+        :func:`theorylab.plot.options` (its suffix replaced); the paths written."""
         raise NotImplementedError
 
     # --- the independent check ----------------------------------------------------------------
@@ -155,4 +157,19 @@ class Model:
             "lines": {k: {"kind": v.kind, "description": v.description, "along": v.along,
                           "solves_for": v.solves_for} for k, v in self.lines.items()},
             "presets": {k: dict(v) for k, v in self.presets.items()},
+            "papers": [_reference(c) for c in self.citations],
         }
+
+
+def _reference(bibtex: str) -> str:
+    """``First author et al. (year), title [arXiv id]`` from a BibTeX entry."""
+    def field(name: str) -> str:
+        match = re.search(name + r"\s*=\s*\{((?:[^{}]|\{[^{}]*\})*)\}", bibtex)
+        return " ".join(match.group(1).replace("{", "").replace("}", "").split()) if match else ""
+
+    authors = field("author").split(" and ")
+    first = authors[0].split(",")[0].strip()
+    who = first + (" et al." if len(authors) > 2 else f" and {authors[1].split(',')[0].strip()}"
+                   if len(authors) == 2 else "")
+    eprint = field("eprint")
+    return f"{who} ({field('year')}), {field('title')}" + (f", arXiv {eprint}" if eprint else "")

@@ -84,7 +84,7 @@ class Parameter:
         return self._check_scalar(value, int if self.kind == "int" else float)
 
     def _check_scalar(self, value: object, kind: type) -> float | int:
-        bad = ParameterError(f"{self.name} must be {self.domain} (got {value!r})")
+        bad = ParameterError(f"{self.name} must be {self.domain} (got {_typed(value)})")
         try:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -100,6 +100,15 @@ class Parameter:
         if below or above:
             raise bad
         return number
+
+
+def _typed(value: object) -> str:
+    """A value as the user typed it: an array or tuple as the list ``[0.1, 0.2]``."""
+    if isinstance(value, np.ndarray | list | tuple):
+        return "[" + ", ".join(_typed(v) for v in np.asarray(value, dtype=object).ravel()) + "]"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def _fmt(x: float) -> str:

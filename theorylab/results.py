@@ -124,12 +124,12 @@ class Solution:
     def __str__(self) -> str:
         ops = ", ".join(f"{k}={v:.6g}" for k, v in self.order_parameters.items())
         f = "n/a" if self.free_energy is None else f"{self.free_energy:.8g}"
+        head = f"{self.model} {dict(self.parameters)}: phase={self.phase} {ops} f={f}"
+        if self.extras.get("undefined"):  # no equation to solve: nothing to report but why
+            return f"{head} [undefined] {self.message}"
         status = "converged" if self.converged else "NOT CONVERGED"
-        return (
-            f"{self.model} {dict(self.parameters)}: phase={self.phase} {ops} f={f} "
-            f"[{status}, residual={self.residual:.1e}, {self.iterations} it, "
-            f"stable={self.stable}] {self.message}"
-        )
+        return (f"{head} [{status}, residual={self.residual:.1e}, {self.iterations} it, "
+                f"stable={self.stable}] {self.message}")
 
 
 @dataclass(frozen=True)
@@ -296,3 +296,76 @@ def save_dataset(ds, out_dir: str | os.PathLike, stem: str) -> Path:
     ds.to_netcdf(tmp, engine="scipy")
     os.replace(tmp, path)
     return path
+
+
+def writable_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` is a folder results can be written into.
+
+    It may not exist yet, but then its parent must. A file in its place, a missing parent or a
+    folder this process cannot write in (tried by creating and removing a temporary file, so
+    read-only file systems and permissions are both caught) raise :class:`ParameterError`.
+    """
+    import tempfile
+
+    from theorylab.parameters import ParameterError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{option} {path} is an existing file: give a folder")
+    folder = path if path.exists() else path.parent
+    if not folder.is_dir():
+        raise ParameterError(f"{option} {path}: its parent folder {folder} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ParameterError(f"{option} {path}: cannot write in {folder} "
+                             f"({err.strerror or err})") from None
+    return path
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[f"{v:.10g}" if isinstance(v, float) else v for v in row]
+                      for row in rows])
+    return buffer.getvalue()
+
+
+def points_csv(points: list[Mapping[str, object]]) -> str:
+    """Points (dicts of the same keys, e.g. a line's) as CSV, one row each."""
+    keys = list(dict.fromkeys(k for p in points for k in p))
+    return _csv(keys, [["" if p.get(k) is None else p.get(k) for k in keys] for p in points])
+
+
+def diagram_lines(ds) -> list[dict[str, object]]:
+    """The traced lines of a diagram dataset: for each its name, kind and segments, each
+    segment its points in order (the two axes' values, whether the point is on the line) and
+    its ends (where and why it ends)."""
+    xname, yname = ds.attrs["axes"].split(",")
+    names = [n for n in ds.attrs.get("lines", "").split(",") if n]
+    kinds = [k for k in ds.attrs.get("line_kinds", "").split(",") if k]
+    out = []
+    for name, kind in zip(names, kinds, strict=True):
+        ends = json.loads(ds.attrs.get(f"{name}__segments", "[]"))
+        segment = ds[f"{name}__segment"].values
+        segments = []
+        for k, info in enumerate(ends):
+            at = segment == k
+            points = [{xname: float(a), yname: float(b), "found": bool(f)} for a, b, f in
+                      zip(ds[f"{name}__{xname}"].values[at], ds[f"{name}__{yname}"].values[at],
+                          ds[f"{name}__found"].values[at], strict=True)]
+            segments.append({**info, "points": points})
+        out.append({"line": name, "kind": kind, "segments": segments})
+    return out
+
+
+def lines_csv(lines: list[dict[str, object]], axes: list[str]) -> str:
+    """:func:`diagram_lines` as long-format CSV: line, kind, segment, the two axes, found."""
+    rows = [[line["line"], line["kind"], k, p[axes[0]], p[axes[1]], int(p["found"])]
+            for line in lines for k, seg in enumerate(line["segments"]) for p in seg["points"]]
+    return _csv(["line", "kind", "segment", *axes, "found"], rows)

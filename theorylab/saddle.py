@@ -7,8 +7,12 @@ scalars). :func:`solve` finds the fixed point at every point at once:
 1. damped iteration ``x <- x + a (F(x) - x)`` accelerated by Anderson mixing (type II, a short
    history, regularised least squares; a step whose map value is not finite falls back to the
    plain damped step and clears that point's history);
-2. once a point's residual is small, Newton polish on ``G(x) = F(x) - x`` with a forward-difference
-   Jacobian (the step halved along its direction if the residual grows, then a damped step).
+2. once a point's residual is small, Newton polish on ``G(x) = F(x) - x`` with the map's own
+   Jacobian where it is given, else a forward-difference one (the step halved along its
+   direction if the residual grows, then a damped step). A point where a Newton step with the
+   given Jacobian did not halve the residual continues with forward differences: a derived
+   Jacobian evaluated by quadrature can lose accuracy before the map does (its integrands are
+   derivatives of the map's, sharper where the map is step-like: tanh(βh) at low temperature).
 
 Convergence is judged on the *undamped* residual ``max_i |F_i(x) - x_i| <= tol``. Points that
 did not converge are reported as such, never replaced. Local stability is the largest real part
@@ -165,7 +169,8 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         iterated and is reported as not converged.
     exact
         The map's Jacobian, ``exact(x, params) -> (M, n, n)``, for Newton (else forward
-        differences, n more map evaluations per step).
+        differences, n more map evaluations per step). A point where a Newton step with it did
+        not halve the residual takes forward differences from then on.
     """
     params = {k: (np.asarray(v, dtype=float) if np.ndim(v) else v) for k, v in params.items()}
     sizes = [v.size for v in params.values() if isinstance(v, np.ndarray) and v.ndim]
@@ -183,6 +188,7 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
     iters = np.ones(M, dtype=int)
     alive = np.isfinite(res)  # a start outside the map's domain cannot be iterated
     best, since = res.copy(), np.zeros(M, dtype=int)
+    trusted = np.full(M, exact is not None)  # the given Jacobian, until a Newton step fails
     dX = np.zeros((memory, n, M))
     dG = np.zeros((memory, n, M))
     slot = 0
@@ -198,9 +204,10 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
             x_new = _anderson(x_new, ga, dX[:, :, active], dG[:, :, active], damping)
         if newton.any():
             k = np.flatnonzero(newton)
+            given = trusted[active[k]]
             x_new[:, k] = _newton_step(F, xa[:, k], ga[:, k], subset(p, k), lower, upper,
-                                       exact)
-            iters[active[k]] += 1 if exact is not None else n
+                                       exact, given)
+            iters[active[k]] += np.where(given, 1, n)
         x_new = _clip(x_new, lower, upper)
         g_new = F(x_new, p) - x_new
         r_new = _residual(g_new)
@@ -211,6 +218,10 @@ def solve(F: FixedPointMap, x0: np.ndarray, params: Mapping[str, object], *,
         # right) and kept where it lowers the residual. Both trials share one map evaluation.
         bad = ~np.isfinite(r_new) | (r_new > np.where(newton, 1.0, 10.0) * ra)
         half = bad & newton
+        # Newton with a right Jacobian at least halves the residual (quadratically away from a
+        # fold, by a half at one): a step that did not, done with the given Jacobian, marks it
+        # as inaccurate there
+        trusted[active[newton & ~(r_new <= 0.5 * ra)]] = False
         step = damping
         for _halving in range(30):
             if not bad.any():
@@ -264,29 +275,46 @@ def solve_coarse_to_fine(coarse: tuple[FixedPointMap, Jacobian | None],
 
     The iterations that approach the fixed point use ``coarse`` = (map, Jacobian) down to
     ``coarse_tol``; ``fine`` then takes every point (or, with ``polish_only_converged``, the
-    points the coarse stage converged) to ``options["tol"]`` in a few Newton steps. The result
-    is judged on the fine map only: its fixed points and residuals are the fine map's.
+    points the coarse stage converged) to ``options["tol"]`` in a few Newton steps. Where the
+    coarse stage failed and the two maps differ by more than 100 ``coarse_tol`` at the start
+    (they differ by ~1e-4 at most where the coarse map serves, e.g. 64 against 256 quadrature
+    nodes), the coarse map was too rough to lead anywhere (a sharp integrand at low
+    temperature): the fine map starts afresh there. The result is judged on the fine map only:
+    its fixed points and residuals are the fine map's.
     """
     F_c, J_c = coarse
     F_f, J_f = fine
     first = solve(F_c, x0, params, **{**options, "tol": coarse_tol, "exact": J_c})
-    if not polish_only_converged:
-        second = solve(F_f, first.x, params, **{**options, "exact": J_f})
-        return FixedPointResult(x=second.x, converged=second.converged,
-                                residual=second.residual,
-                                iterations=first.iterations + second.iterations,
-                                tol=second.tol)
-    x = first.x.copy()
+    start = first.x.copy()
+    x0 = np.broadcast_to(np.asarray(x0, dtype=float).reshape(start.shape[0], -1), start.shape)
+    rough = _too_rough(F_c, F_f, x0, params, ~first.converged, 100 * coarse_tol)
+    start[:, rough] = x0[:, rough]
+    polish = np.ones_like(first.converged) if not polish_only_converged else (
+        first.converged | rough)
+    x = start
     converged = np.zeros_like(first.converged)
     residual = np.full(first.residual.shape, np.inf)
     iterations = first.iterations.copy()
-    k = np.flatnonzero(first.converged)
+    k = np.flatnonzero(polish)
     if k.size:
-        second = solve(F_f, first.x[:, k], subset(params, k), **{**options, "exact": J_f})
+        second = solve(F_f, start[:, k], subset(params, k), **{**options, "exact": J_f})
         x[:, k], converged[k] = second.x, second.converged
         residual[k], iterations[k] = second.residual, iterations[k] + second.iterations
     return FixedPointResult(x=x, converged=converged, residual=residual,
                             iterations=iterations, tol=options.get("tol", 1e-11))
+
+
+def _too_rough(F_c: FixedPointMap, F_f: FixedPointMap, x0: np.ndarray,
+               params: Mapping[str, object], failed: np.ndarray, tol: float) -> np.ndarray:
+    """The ``failed`` points where the coarse and fine maps differ by more than ``tol`` at the
+    start x0 (n, M)."""
+    rough = np.zeros(failed.shape, dtype=bool)
+    k = np.flatnonzero(failed)
+    if k.size:
+        p = subset(params, k)
+        with np.errstate(invalid="ignore"):
+            rough[k] = np.max(np.abs(F_c(x0[:, k], p) - F_f(x0[:, k], p)), axis=0) > tol
+    return rough
 
 
 def _anderson(x_damped: np.ndarray, g: np.ndarray, dX: np.ndarray, dG: np.ndarray,
@@ -307,11 +335,17 @@ def _anderson(x_damped: np.ndarray, g: np.ndarray, dX: np.ndarray, dG: np.ndarra
 
 def _newton_step(F: FixedPointMap, x: np.ndarray, g: np.ndarray, params: Mapping[str, object],
                  lower: np.ndarray | None, upper: np.ndarray | None,
-                 exact: Jacobian | None) -> np.ndarray:
-    """One Newton step on G(x) = F(x) - x (exact Jacobian, or forward differences)."""
-    J = (exact(x, params) if exact is not None
-         else jacobian(F, x, params, fx=g + x, lower=lower, upper=upper))
-    n = x.shape[0]
+                 exact: Jacobian | None, given: np.ndarray) -> np.ndarray:
+    """One Newton step on G(x) = F(x) - x: the ``exact`` Jacobian at the points ``given``,
+    forward differences at the others."""
+    n, M = x.shape
+    J = np.empty((M, n, n))
+    if given.any():
+        J[given] = exact(x[:, given], subset(params, given))
+    if not given.all():
+        rest = ~given
+        J[rest] = jacobian(F, x[:, rest], subset(params, rest), fx=(g + x)[:, rest],
+                           lower=lower, upper=upper)
     A = J - np.eye(n)
     ok = np.all(np.isfinite(A), axis=(1, 2)) & (np.abs(np.linalg.det(np.where(
         np.isfinite(A), A, 0.0))) > 1e-300)

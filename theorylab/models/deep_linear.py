@@ -25,11 +25,9 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
-import xarray as xr
 from scipy.special import expit, logit
 
-from derivations import linear_dynamics as derivation
-from montecarlo import deep_linear as simulator
+from theorylab import lazy
 from theorylab.model import LineInfo, Model
 from theorylab.parameters import Parameter, ParameterError, validate
 from theorylab.results import (
@@ -42,6 +40,10 @@ from theorylab.results import (
     package_version,
     provenance,
 )
+
+derivation = lazy.module("derivations.linear_dynamics")  # sympy: on first use
+simulator = lazy.module("montecarlo.deep_linear")  # Numba: on first use
+xr = lazy.module("xarray")
 
 CITATION = """@inproceedings{saxe2014exact,
   title     = {Exact solutions to the nonlinear dynamics of learning in deep linear neural
@@ -134,8 +136,8 @@ class DeepLinear(Model):
     lines = MappingProxyType({
         "learning-time": LineInfo(
             kind="time",
-            description="time for a mode to grow from u0 to s/2 (spec §1.2; "
-                        "tau/(2s) ln((s-u0)/u0) for D = 2)",
+            description="time for a mode to grow from u0 to s/2 (Saxe et al. 2014, "
+                        "arXiv 1312.6120: tau/(2s) ln((s-u0)/u0) for D = 2)",
             along="s", solves_for="t"),
     })
     citations = (CITATION,)
@@ -207,31 +209,27 @@ class DeepLinear(Model):
                    "version": package_version(), **provenance()},
         )
 
-    def plot_diagram(self, dataset: xr.Dataset, path) -> None:
+    def plot_diagram(self, dataset: xr.Dataset, path) -> list:
         """Heat map of ``u/s`` over ``(s, t)`` with the learning-time curve; beside it the
-        sigmoidal stages ``u(t)/s`` of a few modes."""
+        sigmoidal stages ``u(t)/s`` of a few modes. Returns the files written
+        (:func:`theorylab.plot.save`)."""
         from matplotlib.figure import Figure
 
-        s, t = dataset["s"].values, dataset["t"].values
-        frac = dataset["u_over_s"].values
-        fig = Figure(figsize=(11, 4.5), layout="constrained")
-        heat, stages = fig.subplots(1, 2)
-        mesh = heat.pcolormesh(s, t, frac.T, shading="nearest", cmap="magma", vmin=0, vmax=1)
-        half = dataset["t_half"].values
-        heat.plot(s, np.where(half <= t.max(), half, np.nan), color="cyan", lw=2,
-                  label="learning time (u = s/2)")
-        heat.set(xlabel="singular value s", ylabel="t / τ", title="fraction learned u(s, t)/s")
-        heat.legend(loc="upper right", fontsize=8)
-        fig.colorbar(mesh, ax=heat, label="u / s")
-        for i in np.unique(np.linspace(0, s.size - 1, 5).round().astype(int)):
-            stages.plot(t, frac[i], label=f"s = {s[i]:.3g}")
-        stages.set(xlabel="t / τ", ylabel="u / s", title="stage-like learning of modes",
-                   ylim=(-0.02, 1.02))
-        stages.legend(fontsize=8)
-        params = json.loads(dataset.attrs["parameters"])
-        fig.suptitle("Saxe et al. deep linear network: "
-                     + ", ".join(f"{k}={v:g}" for k, v in params.items()), fontsize=10)
-        fig.savefig(path, dpi=130)
+        from theorylab import plot
+
+        with plot.style():
+            fig = Figure(figsize=(plot.WIDTH, 3.0), layout="constrained")
+            heat, stages = fig.subplots(1, 2)
+            _draw_fraction(fig, heat, dataset)
+            _draw_stages(stages, dataset)
+            fig.suptitle("Deep linear network (Saxe et al.): "
+                         + plot.assignments(json.loads(dataset.attrs["parameters"])))
+            handles = [*heat.get_legend_handles_labels()[0],
+                       *stages.get_legend_handles_labels()[0]]
+            labels = [h.get_label() for h in handles]
+            fig.legend(handles, labels, loc="outside lower center", frameon=False,
+                       ncols=plot.legend_columns(labels, plot.WIDTH))
+            return plot.save(fig, path)
 
     # --- the independent check ----------------------------------------------------------------
     def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False,
@@ -309,6 +307,28 @@ def _mode_rows(run, theory, s, times, depth) -> list[Comparison]:
     return [Comparison({"D": depth, "s": sv, "t": tv}, "u", float(theory[j, i]),
                        float(run.modes[0, j, i]), 0.0, _ODE_ALLOWANCE)
             for j, tv in enumerate(times) for i, sv in enumerate(s)]
+
+
+def _draw_fraction(fig, ax, dataset: xr.Dataset) -> None:
+    """Panel (a): the fraction learned ``u/s`` over ``(s, t)`` and the learning time."""
+    s, t = dataset["s"].values, dataset["t"].values
+    mesh = ax.pcolormesh(s, t, dataset["u_over_s"].values.T, shading="nearest", cmap="magma",
+                         vmin=0, vmax=1)
+    half = dataset["t_half"].values
+    ax.plot(s, np.where(half <= t.max(), half, np.nan), color="cyan", lw=1.8,
+            label=r"(a) learning time: $u = s/2$")
+    ax.set(xlabel="singular value $s$", ylabel=r"$t/\tau$", title=r"(a) fraction learned $u/s$")
+    colourbar = fig.colorbar(mesh, ax=ax, pad=0.02)
+    colourbar.ax.set_title("$u/s$", fontsize=8)
+
+
+def _draw_stages(ax, dataset: xr.Dataset) -> None:
+    """Panel (b): ``u(t)/s`` of five modes spread over the grid's singular values."""
+    s, t = dataset["s"].values, dataset["t"].values
+    for i in np.unique(np.linspace(0, s.size - 1, 5).round().astype(int)):
+        ax.plot(t, dataset["u_over_s"].values[i], label=f"$s = {s[i]:.3g}$")
+    ax.set(xlabel=r"$t/\tau$", ylabel="$u/s$", title="(b) stage-like learning of modes",
+           ylim=(-0.02, 1.02))
 
 
 MODEL = DeepLinear()

@@ -7,10 +7,15 @@ arXiv 2111.12997); P = 2 is the Amit-Gutfreund-Sompolinsky (AGS) model without s
 
 The RS free energy is written once in :mod:`derivations.dense_hopfield`; its saddle-point
 equations, T = 0 limit, internal energy and paramagnet instability are derived there and used
-here. Solver variables: P = 2 uses (m, C, r) with C = beta (1 - q) at every T (the AGS spin-glass
-state at low T sits just inside the pole 1 - beta (1 - q) = 0, which (m, q, r) resolves badly;
-C is also the variable of the exact T = 0 equations, so T = 0 and T > 0 share one parametrisation);
-P >= 3 uses (m, q) at T > 0 and m alone at T = 0 (q = 1).
+here. Solver variables: P = 2 uses C = beta (1 - q) at every T (the AGS spin-glass state at low T
+sits just inside the pole 1 - beta (1 - q) = 1 - C = 0, which (m, q, r) resolves badly; C is
+also the variable of the exact T = 0 equations): (m, C, r) at T = 0 and (m, C, v) at T > 0,
+v = alpha r the noise variance, derived in these variables (so that the map of C is
+beta E sech^2(beta h), without the cancellation of beta (1 - E tanh^2) at large beta, and every
+variable stays O(1) near the Curie-Weiss point, where r ~ q/alpha diverges). P >= 3 uses
+(m, q) at T > 0 and m alone at T = 0 (q = 1). Below a small temperature
+(``ZERO_TEMPERATURE_BELOW``) the engine solves the exact T = 0 equations instead, with
+f = e0 - T s0 from the derived T -> 0 entropy s0.
 
 Phases: ``retrieval`` (m > 0), ``spin-glass`` (m = 0, q > 0), ``paramagnet`` (m = q = 0).
 Lines: ``retrieval-spinodal`` (the retrieval branch ends: a fold), ``retrieval-thermodynamic``
@@ -26,21 +31,46 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-import sympy as sp
 
-from derivations import dense_hopfield as derivation
-from theorylab import gaussian, phases
+from theorylab import gaussian, lazy, phases, saddle
 from theorylab.equilibrium import (
     EquilibriumModel,
     LineRecipe,
     Phase,
     Settings,
+    Undefined,
     VerifyPoint,
     verify_points,
 )
 from theorylab.parameters import Parameter, validate
 
+sp = lazy.module("sympy")  # the derivation and sympy: on first use
+derivation = lazy.module("derivations.dense_hopfield")
+
 THRESHOLD = 1e-6  # |m| or q below this counts as zero when classifying a state
+# Below these temperatures the engine solves the exact T = 0 equations instead of the finite-T
+# ones (``System.zero_temperature_below``): there the finite-T equations, as evaluated, are less
+# accurate than the T = 0 ones, which differ from them by O(T) in the order parameters (and
+# f = e0 - T s0 + O(T^2) with the derived T -> 0 entropy s0).
+# * P = 2: the map of C, beta E sech^2(beta h), is a quadrature of a spike of width T at the
+#   field's zero, which the split tanh-sinh rule (theorylab.gaussian) resolves less well as beta
+#   grows: the error of (m, C, v) with 256 nodes (against 2048) is ~1e-9 at T = 1e-3, 1e-7 to
+#   3e-6 at 1e-4, 1e-5 to 6e-5 at 1e-5, while the finite-T state lies 0.08 T (alpha = 0.01)
+#   to 1.1 T (alpha = 2) from the T = 0 one in the spin glass, 0.05 T (alpha = 0.13) or less in
+#   retrieval. They cross between T = 1e-5 and 1e-4: 3e-5.
+# * P >= 3, in (m, q): m is resolved to ~1e-11 at any T, but u and f only to ~1e-13, so the
+#   entropy (u - f)/T loses 1e-13/T and crosses its O(T) correction (~0.1 T) near T = 1e-6.
+ZERO_TEMPERATURE_BELOW = {2: 3e-5}
+ZERO_TEMPERATURE_BELOW_DENSE = 1e-6
+# The derived Jacobian's averages hold derivatives of tanh(beta' h): odd spikes of height
+# beta'^2 and width 1/beta' whose lobes cancel, so the quadrature's error in them is amplified
+# like (beta' sqrt(var))^2. Against central differences of the map it is within ~1e-8 up to
+# beta' sqrt(var) ~ 20 and off by 1e-4 at 30 (AGS retrieval, alpha = 0.1, T = 0.01) and by O(1)
+# at 300 (T = 1e-3; a stable branch reported unstable): beyond SHARP the Jacobian (Newton, the
+# stability eigenvalue, the lines' augmented systems) is taken by central differences.
+SHARP = 20.0
+
+
 @dataclass(frozen=True)
 class System:
     """The derived equations of one (P, T = 0 or T > 0) case, in solver variables.
@@ -48,6 +78,8 @@ class System:
     ``F(x, params)`` is the fixed-point map on x of shape (n, M); ``params`` holds ``alpha``
     and ``T`` arrays of shape (M,). NaN marks points outside the equations' domain (a negative
     variance, or P = 2 with C >= 1). ``lower``/``upper`` bound the solver's iterates.
+    ``zero_temperature_below``: the temperature below which the engine uses the T = 0 system
+    instead of this finite-T one (0 for a T = 0 system).
     """
 
     P: int
@@ -56,34 +88,34 @@ class System:
     lower: np.ndarray
     upper: np.ndarray
     nodes: int = gaussian.DEFAULT_NODES
+    zero_temperature_below: float = 0.0
 
     @property
     def equations(self):
-        return derivation.equations(self.P, self.zero_temperature)
+        return derivation.solver_equations(self.P, self.zero_temperature)
+
+    @property
+    def _ags(self) -> bool:
+        """P = 2 at T > 0: the variables (m, C, v), C = beta (1 - q), v = alpha r."""
+        return self.P == 2 and not self.zero_temperature
+
+    def _curie_weiss(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """P = 2, T > 0: the points at alpha = 0 (Curie-Weiss), where C and v drop out of the
+        maps of m and C and of f (every term holding them carries a factor alpha, or is
+        v C / 2 with v = 0)."""
+        return params["alpha"] == 0 if self._ags else np.zeros(np.shape(params["alpha"]), bool)
 
     def _native(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Solver variables -> the derivation's variables (P = 2, T > 0: C -> q = 1 - C T).
-
-        P = 2, T > 0, alpha = 0 (Curie-Weiss): q and r enter f and the maps of m and q only
-        through terms carrying a factor alpha, but 1 - beta (1 - q) = 1 - C, which those terms
-        divide by or take the log of, vanishes on the paramagnet at T = 1 and is negative below.
-        There they are evaluated at (q, r) = (1, 0), where every alpha term is finite and so
-        exactly zero: the alpha -> 0 limit, whatever C and r are.
+        """Solver variables as passed to the derivation. P = 2, T > 0, alpha = 0: the terms
+        carrying alpha take the log of, or divide by, 1 - C, which vanishes on the paramagnet
+        at T = 1 (C = beta) and is negative below; they are evaluated at (C, v) = (0, 0),
+        where they are finite and so exactly zero: the alpha -> 0 limit, whatever C and v are.
         """
-        if self.P == 2 and not self.zero_temperature:
-            m, C, r = x
-            curie_weiss = self._decoupled_r(params)
-            return np.array([m, np.where(curie_weiss, 1.0, 1.0 - C * params["T"]),
-                             np.where(curie_weiss, 0.0, r)])
-        return x
-
-    def _decoupled_r(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
-        """P = 2, T > 0: the points at alpha = 0, where r (the noise variance over alpha) drops
-        out of every other equation; its map is set to r -> 0 there, so that it stays a fixed
-        point the solver can settle. ``None`` where the case has no such points."""
-        if self.P == 2 and not self.zero_temperature:
-            return params["alpha"] == 0
-        return None
+        if not self._ags:
+            return x
+        curie_weiss = self._curie_weiss(params)
+        return np.array([x[0], np.where(curie_weiss, 0.0, x[1]), np.where(curie_weiss, 0.0,
+                                                                          x[2])])
 
     def _args(self, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         args = {k: params[k] for k in self.equations.parameters}
@@ -100,56 +132,77 @@ class System:
         with np.errstate(all="ignore"):
             out = np.array(self.equations.fixed_point(self._native(x, params),
                                                       self._args(params), nodes=self.nodes))
-        if self.P == 2 and not self.zero_temperature:
-            out[1] = (1.0 - out[1]) / params["T"]
-            out[2] = np.where(self._decoupled_r(params), 0.0, out[2])
         out[:, outside] = np.nan
         return out
 
     def jacobian(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        """dF_i/dx_j in solver variables, shape (M, n, n), from the derived Jacobian.
-
-        P = 2, T > 0: x = (m, C, r) maps affinely to (m, q = 1 - C T, r) and F_C = (1 - F_q)/T,
-        so J = D J_native A with A = diag(1, -T, 1), D = diag(1, -1/T, 1).
-        """
+        """dF_i/dx_j in solver variables, shape (M, n, n), from the derived Jacobian (P = 2,
+        T > 0, alpha = 0: the columns of C and v are zero, see :meth:`_native`), or by central
+        differences of F where the field is sharp (:data:`SHARP`)."""
         outside = self._outside(x, params)
         x = np.maximum(x, self.lower[:, None])
         with np.errstate(all="ignore"):
             J = np.array(self.equations.jacobian(self._native(x, params), self._args(params),
                                                  nodes=self.nodes))
-        if self.P == 2 and not self.zero_temperature:
-            T = params["T"]
-            J[1, :] /= -T
-            J[:, 1] *= -T
-            J[2] = np.where(self._decoupled_r(params), 0.0, J[2])
+        if self._ags:
+            J[:, 1:] = np.where(self._curie_weiss(params), 0.0, J[:, 1:])
         if self.zero_temperature:
             # At alpha = 0 (taken as alpha -> 0+, see _args) the T = 0 map is flat: every
             # derivative carries exp(-m^2/(2 alpha r)), which beats its powers of 1/alpha; the
             # limit 0 is used where inf * 0 would give NaN.
             J = np.where(np.isfinite(J) | (params["alpha"] > 0), J, 0.0)
         J[:, :, outside] = np.nan
-        return np.moveaxis(J, 2, 0)
+        J = np.moveaxis(J, 2, 0)
+        sharp = ~outside & (self._sharpness(x, params) > SHARP)
+        if sharp.any():
+            J[sharp] = saddle.jacobian(self.F, x[:, sharp], saddle.subset(params, sharp),
+                                       central=True, lower=self.lower, upper=self.upper)
+        return J
+
+    def _sharpness(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """beta' sqrt(var): the width of the field's Gaussian over that of the step of
+        tanh(beta' h) (0 at T = 0, where the averages are closed forms)."""
+        if self.zero_temperature:
+            return np.zeros(x.shape[1])
+        if self._ags:
+            var = np.where(self._curie_weiss(params), 0.0, x[2])
+        else:
+            var = params["alpha"] * math.factorial(self.P - 1) * x[1] ** (self.P - 1)
+        return self.P / (2 * params["T"]) * np.sqrt(np.maximum(var, 0.0))
 
     def _outside(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Points outside the equations' domain: a negative variance (r, q) or, P = 2, C >= 1
-        (an m slightly beyond +-1, a finite-difference step, is harmless and allowed). At
-        alpha = 0, P = 2, T > 0 only m matters (see :meth:`_native`): C and r are unrestricted."""
+        """Points outside the equations' domain: a negative variance (C, r, v, q) or, P = 2,
+        C >= 1 (an m slightly beyond +-1, a finite-difference step, is harmless and allowed).
+        At alpha = 0, P = 2, T > 0 only m matters (see :meth:`_native`)."""
         outside = np.any(x[1:] < self.lower[1:, None], axis=0)
         if self.P == 2:
             outside |= x[1] >= 1.0
-        decoupled = self._decoupled_r(params)
-        return outside if decoupled is None else outside & ~decoupled
+        return outside & ~self._curie_weiss(params)
 
     def thermodynamics(self, x: np.ndarray,
                        params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Free energy f and internal energy u per spin (NaN outside the domain)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(all="ignore"):
             f, u = self.equations.thermodynamics(self._native(x, params), self._args(params),
                                                  nodes=self.nodes)
         return np.asarray(f, dtype=float), np.asarray(u, dtype=float)
 
+    def entropy(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """T = 0 systems: the T -> 0 limit s0 of the RS entropy per spin at the state x
+        (derived, :func:`derivations.dense_hopfield.zero_temperature_entropy`; negative: the
+        RS artefact of AGS, and for P >= 3 -(P-1) phi(m^(P-1)/sigma)^2)."""
+        with np.errstate(all="ignore"):
+            s0 = _entropy_function(self.P)(*x, self._args(params)["alpha"])
+        return np.broadcast_to(np.asarray(s0, dtype=float), x.shape[1:]).copy()
+
     def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
         """m >= 0 (the gauge m -> -m), q (and r for P = 2) from solver variables."""
+        if self._ags:
+            m, C, v = x
+            alpha = params["alpha"]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                r = np.where(alpha > 0, v / alpha, 0.0)
+            return {"m": np.abs(m), "q": 1.0 - C * params["T"], "r": r}
         if self.P == 2:
             m, C, r = x
             return {"m": np.abs(m), "q": 1.0 - C * params["T"], "r": r}
@@ -162,38 +215,59 @@ class System:
         alpha, T = params["alpha"], params["T"]
         one, zero = np.ones_like(alpha), np.zeros_like(alpha)
         if self.P == 2:
-            # spin glass: the T = 0 solution C = k/(1+k), k = sqrt(2/(pi alpha)) (spec §2.1 with
-            # m = 0),
-            # capped so that q = 1 - C T stays positive and r finite as alpha -> 0.
-            C_sg = np.minimum(1.0 / (1.0 + np.sqrt(np.pi * alpha / 2)),
-                              np.minimum(0.5 / np.maximum(T, 1e-300), 0.99))
-            starts = {
-                "retrieval": np.array([one, 0.1 * one, one]),
-                "spin-glass": np.array([zero, C_sg, 1.0 / (1.0 - C_sg) ** 2]),
-            }
-            if not self.zero_temperature:
-                starts["paramagnet"] = np.array([zero, 1.0 / T, zero])
-            return starts
+            C, v = _spin_glass_start(alpha, T)
+            if self.zero_temperature:  # in (m, C, r)
+                return {"retrieval": np.array([one, 0.1 * one, one]),
+                        "spin-glass": np.array([zero, C, 1.0 / (1.0 - C) ** 2])}
+            return {"retrieval": np.array([one, 0.1 * one, alpha]),
+                    "spin-glass": np.array([zero, C, v]),
+                    "paramagnet": np.array([zero, 1.0 / T, zero])}
         if self.zero_temperature:
             return {"retrieval": np.array([one]), "spin-glass": np.array([zero])}
         return {"retrieval": np.array([one, one]), "spin-glass": np.array([zero, one]),
                 "paramagnet": np.array([zero, zero])}
+
+
+def _spin_glass_start(alpha: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P = 2 spin-glass start (C, v = alpha r). Low T: the T = 0 solution C = k/(1+k),
+    k = sqrt(2/(pi alpha)) (spec §2.1 with m = 0), r = 1/(1 - C)^2, C capped so that q = 1 - C T
+    stays positive and r finite as alpha -> 0. Within 0.25 below T_g = 1 + sqrt(alpha), where
+    that start falls into the paramagnet: the branch's small-q expansion (E tanh^2 and
+    beta E sech^2 linear in the variance v), q = T_g - T, C = 1 - beta sqrt(alpha), v = q T^2."""
+    with np.errstate(divide="ignore", over="ignore"):
+        beta = 1.0 / T
+        C_low = np.minimum(1.0 / (1.0 + np.sqrt(np.pi * alpha / 2)), np.minimum(0.5 * beta, 0.99))
+    depth = 1.0 + np.sqrt(alpha) - T
+    near = (depth > 0) & (depth < 0.25)
+    C = np.where(near, 1.0 - np.sqrt(alpha) / np.where(near, T, 1.0), C_low)
+    v = np.where(near, depth * T**2, alpha / (1.0 - C_low) ** 2)
+    return C, v
+
+
+@cache
+def _entropy_function(P: int):
+    """s0 of :func:`derivations.dense_hopfield.zero_temperature_entropy` as a numpy function
+    of the T = 0 variables and alpha."""
+    variables = (derivation.m, derivation.C, derivation.r) if P == 2 else (derivation.m,)
+    return sp.lambdify([*variables, derivation.alpha],
+                       derivation.zero_temperature_entropy(P), modules=["scipy", "numpy"])
+
 
 @cache
 def system(P: int, zero_temperature: bool, nodes: int = gaussian.DEFAULT_NODES) -> System:
     """The solver's view of the derived equations (cached per case); ``nodes`` is the
     quadrature's node count (:func:`theorylab.gaussian.expect`)."""
     if P == 2:
-        variables = ("m", "C", "r")
+        variables = ("m", "C", "r") if zero_temperature else ("m", "C", "v")
         lower, upper = np.array([-1.0, 0.0, 0.0]), np.array([1.0, np.inf, np.inf])
     elif zero_temperature:
         variables, lower, upper = ("m",), np.array([-1.0]), np.array([1.0])
     else:
         variables = ("m", "q")
         lower, upper = np.array([-1.0, 0.0]), np.array([1.0, 1.0])
-    return System(P, zero_temperature, variables, lower, upper, nodes)
-
-
+    below = 0.0 if zero_temperature else ZERO_TEMPERATURE_BELOW.get(
+        P, ZERO_TEMPERATURE_BELOW_DENSE)
+    return System(P, zero_temperature, variables, lower, upper, nodes, below)
 
 
 def _keep(start: str, sys_: System):
@@ -215,7 +289,15 @@ PHASES = (
     # negative entropy (the classic RS artefact, AGS) does not discard it: RS lines compare
     # with it.
     Phase("paramagnet", "m = q = 0", lambda ops, p: np.ones_like(ops["m"], dtype=bool),
-          needs_entropy=True),
+          needs_entropy=True, undefined=(
+              Undefined(lambda case, p: (case["P"] == 2) & (p["alpha"] > 0) & (p["T"] <= 1),
+                        "for P = 2 and alpha > 0 the RS paramagnet needs 1 - beta (1 - q) > 0 "
+                        "(the AGS free energy holds ln(1 - beta (1 - q))), i.e. T > 1 at q = 0 "
+                        "(AGS 1987)"),
+              Undefined(lambda case, p: p["T"] == 0,
+                        "the T = 0 equations have no paramagnet (they hold q = 1; the RS "
+                        "paramagnet's f = -T ln 2 - alpha P!/(8 T) has no T -> 0 limit at "
+                        "alpha > 0)"))),
 )
 
 
@@ -252,15 +334,25 @@ def _curie_weiss_point(case: Mapping) -> tuple[dict, ...]:
     return ({"alpha": 0.0, "T": 1.0, "why": "the Curie-Weiss critical point (alpha, T) = (0, 1)"},)
 
 
+def _natural_load(free: str, case: Mapping) -> float:
+    """The unit of alpha in which P-spin spinodals are followed: 1/(P-1)!, so that the
+    continuation runs in the natural load alpha (P-1)! (the noise variance at q = 1, spec §2.2).
+    At T = 0, alpha_c(P) (P-1)! = erf(y*)^(2(P-1)) / (2 y*^2) with y*^2 ~ ln(2 (P-1) y*/sqrt(pi))
+    falls only logarithmically (0.252 at P = 3, 0.090 at P = 40) while alpha_c is 8.7e-19 at
+    P = 20, far below a first continuation step in alpha itself."""
+    return 1.0 / math.factorial(case["P"] - 1) if free == "alpha" else 1.0
+
+
 LINES = {
     "retrieval-spinodal": LineRecipe(
         "spinodal", "end of the retrieval branch: alpha_c(T) (T = 0: the critical capacity); "
-        "a fold of the RS equations (spec §2)", "T", "alpha", branch="retrieval",
-        seed=_retrieval_seed, meets=_curie_weiss_point),
+        "a fold of the RS equations (AGS 1987 for P = 2; Gardner 1987)", "T", "alpha",
+        branch="retrieval",
+        seed=_retrieval_seed, meets=_curie_weiss_point, scale=_natural_load),
     "retrieval-thermodynamic": LineRecipe(
         "first-order", "retrieval is the thermodynamic state on its low-load side: f_retrieval "
         "equals the lowest selectable other f, or a competitor appears below it at its "
-        "spinodal; AGS: alpha = 0.0519 at T = 0", "T", "alpha", branch="retrieval",
+        "spinodal (P = 2 at T = 0: alpha = 0.0519, AGS 1987)", "T", "alpha", branch="retrieval",
         seed=_retrieval_seed, meets=_curie_weiss_point),
     "spin-glass": LineRecipe(
         "continuous", "P = 2: the paramagnet's continuous instability T_g = 1 + sqrt(alpha) "
@@ -279,7 +371,7 @@ LINES = {
             "for P = 2 the RS paramagnet's entropy is ln 2 at every T")),
     "spin-glass-spinodal": LineRecipe(
         "spinodal", "P >= 3: end of the RS spin-glass branch (it appears discontinuously, "
-        "spec §2.2)", "alpha", "T", branch="spin-glass", seed=_spin_glass_seed,
+        "Gardner 1987)", "alpha", "T", branch="spin-glass", seed=_spin_glass_seed,
         absent=lambda case: None if case["P"] > 2 else (
             "for P = 2 the spin glass bifurcates continuously from the paramagnet: line "
             "spin-glass")),

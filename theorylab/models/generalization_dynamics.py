@@ -39,13 +39,11 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
-import xarray as xr
 from scipy.integrate import quad
 from scipy.optimize import brentq
 from tqdm import tqdm
 
-from derivations import linear_dynamics as derivation
-from montecarlo import generalization_dynamics as simulator
+from theorylab import lazy
 from theorylab.model import LineInfo, Model
 from theorylab.parameters import Parameter, ParameterError, validate
 from theorylab.results import (
@@ -58,6 +56,10 @@ from theorylab.results import (
     package_version,
     provenance,
 )
+
+derivation = lazy.module("derivations.linear_dynamics")  # sympy: on first use
+simulator = lazy.module("montecarlo.generalization_dynamics")  # Numba: on first use
+xr = lazy.module("xarray")
 
 CITATION = """@article{advani2020high,
   title   = {High-dimensional dynamics of generalization error in neural networks},
@@ -226,46 +228,35 @@ class GeneralizationDynamics(Model):
                    **provenance()},
         )
 
-    def plot_diagram(self, dataset: xr.Dataset, path) -> None:
-        """Heat map of ``E_g(alpha, t)`` (log colour, log ``t`` when ``t > 0``), its contours,
-        the early-stopping ridge and the ``alpha = 1`` peak; beside it ``E_g(alpha)`` slices."""
+    def plot_diagram(self, dataset: xr.Dataset, path) -> list:
+        """Heat map of ``E_g(alpha, t)`` (log colour, log ``t`` when the times are geometric),
+        its contours and the early-stopping ridge ``t*(alpha)``; beside it ``E_g(alpha)`` at a
+        few times, at ``t = inf`` and at ``t*``. With label noise ``E_g(inf)`` diverges at
+        ``alpha = 1``: a dotted asymptote and an arrow mark where its curve leaves the frame.
+        Returns the files written (:func:`theorylab.plot.save`)."""
         from matplotlib.colors import LogNorm
         from matplotlib.figure import Figure
 
-        alphas, times = dataset["alpha"].values, dataset["t"].values
-        E_g = dataset["E_g"].values
-        fig = Figure(figsize=(12, 4.8), layout="constrained")
-        heat, cut = fig.subplots(1, 2, width_ratios=(1.25, 1))
-        finite = E_g[np.isfinite(E_g)]
-        norm = LogNorm(vmin=finite.min(), vmax=finite.max())
-        mesh = heat.pcolormesh(alphas, times, E_g.T, norm=norm, shading="nearest",
-                               cmap="viridis")
-        heat.contour(alphas, times, E_g.T, levels=np.geomspace(norm.vmin, norm.vmax, 9)[1:-1],
-                     colors="white", linewidths=0.6, alpha=0.6)
-        ridge = dataset["t_opt"].values
-        inside = (ridge >= times.min()) & (ridge <= times.max())
-        heat.plot(alphas, np.where(inside, ridge, np.nan), color="tab:red", lw=2,
-                  label="optimal stopping t*(α)")
-        heat.axvline(1.0, color="white", ls="--", lw=1.2, label="α = 1 (E_g(∞) peak)")
-        if _geometric(times):
-            heat.set_yscale("log")
-        heat.set(xlabel="α = P/N", ylabel="training time t / τ",
-                 title="generalization error E_g(α, t)")
-        heat.legend(loc="upper right", fontsize=8, framealpha=0.7)
-        fig.colorbar(mesh, ax=heat, label="E_g")
-        for j in np.unique(np.linspace(0, times.size - 1, 4).round().astype(int)):
-            cut.plot(alphas, E_g[:, j], label=f"t = {times[j]:.3g}")
-        cut.plot(alphas, dataset["E_g_inf"].values, "k--", label="t = ∞")
-        cut.plot(alphas, dataset["E_g_opt"].values, "r:", lw=2, label="optimal stopping")
-        cut.axvline(1.0, color="gray", lw=0.8)
-        cut.set_yscale("log")
-        cut.set_ylim(norm.vmin / 1.5, 1.5 * norm.vmax)
-        cut.set(xlabel="α = P/N", ylabel="E_g", title="double descent: E_g(α) at fixed t")
-        cut.legend(fontsize=8)
-        params = json.loads(dataset.attrs["parameters"])
-        fig.suptitle("Advani & Saxe linear regression: "
-                     + ", ".join(f"{k}={v:g}" for k, v in params.items()), fontsize=10)
-        fig.savefig(path, dpi=130)
+        from theorylab import plot
+
+        with plot.style():
+            fig = Figure(figsize=(plot.WIDTH, 3.2), layout="constrained")
+            heat, slices = fig.subplots(1, 2, sharex=True, width_ratios=(1.15, 1))
+            E_g = dataset["E_g"].values
+            finite = E_g[np.isfinite(E_g)]
+            norm = LogNorm(vmin=finite.min(), vmax=finite.max())
+            params = json.loads(dataset.attrs["parameters"])
+            alphas = dataset["alpha"].values
+            # E_g(inf) = sigma_eps2 alpha/(alpha - 1) or sigma_eps2/(1 - alpha) + ...: a pole
+            diverges = params["sigma_eps2"] > 0 and alphas.min() <= 1.0 <= alphas.max()
+            _draw_landscape(fig, heat, dataset, norm, diverges)
+            _draw_slices(slices, dataset, norm, diverges)
+            fig.suptitle("Linear regression under gradient flow (Advani & Saxe): "
+                         + plot.assignments(params))
+            handles, labels = slices.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="outside lower center", frameon=False,
+                       ncols=plot.legend_columns(labels, plot.WIDTH))
+            return plot.save(fig, path)
 
     # --- the independent check ----------------------------------------------------------------
     def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False,
@@ -322,6 +313,57 @@ class GeneralizationDynamics(Model):
                                            float(theory[name][j]), float(mean[j]),
                                            float(stderr[j]), allowance))
         return Verification(self.name, tuple(rows))
+
+
+def _draw_landscape(fig, ax, dataset: xr.Dataset, norm, diverges: bool) -> None:
+    """Panel (a): the heat map of ``E_g(alpha, t)``, its contours, the ridge ``t*(alpha)``
+    (labelled on the curve) and, where ``E_g(inf)`` diverges, the line ``alpha = 1``."""
+    alphas, times = dataset["alpha"].values, dataset["t"].values
+    E_g = dataset["E_g"].values
+    mesh = ax.pcolormesh(alphas, times, E_g.T, norm=norm, shading="nearest", cmap="viridis")
+    ax.contour(alphas, times, E_g.T, levels=np.geomspace(norm.vmin, norm.vmax, 9)[1:-1],
+               colors="white", linewidths=0.5, alpha=0.6)
+    ridge = dataset["t_opt"].values
+    inside = (ridge >= times.min()) & (ridge <= times.max())
+    ax.plot(alphas, np.where(inside, ridge, np.nan), color="tab:red", lw=1.8)
+    if inside.any():
+        last = np.flatnonzero(inside)[-1]
+        ax.annotate(r"$t^*(\alpha)$", (alphas[last], ridge[last]), xytext=(-4, 5),
+                    textcoords="offset points", ha="right", va="bottom", color="white",
+                    fontsize=8)
+    if diverges:
+        ax.axvline(1.0, color="white", ls=":", lw=1.0)
+    if _geometric(times):
+        ax.set_yscale("log")
+    ax.set(xlabel=r"$\alpha = P/N$", ylabel=r"training time $t/\tau$",
+           title=r"(a) $E_g(\alpha, t)$")
+    colourbar = fig.colorbar(mesh, ax=ax, pad=0.02)
+    colourbar.ax.set_title("$E_g$", fontsize=8)
+
+
+def _draw_slices(ax, dataset: xr.Dataset, norm, diverges: bool) -> None:
+    """Panel (b): ``E_g(alpha)`` at four times of the grid, at ``t = inf`` and at the optimal
+    stopping time; the pole of ``E_g(inf)`` at ``alpha = 1`` marked, not clipped silently."""
+    from matplotlib import colormaps
+
+    from theorylab import plot
+
+    alphas, times = dataset["alpha"].values, dataset["t"].values
+    E_g = dataset["E_g"].values
+    picks = np.unique(np.linspace(0, times.size - 1, 4).round().astype(int))
+    shades = colormaps["Blues"](np.linspace(0.45, 1.0, picks.size))
+    for j, shade in zip(picks, shades, strict=True):
+        t = np.format_float_positional(times[j], precision=3, unique=False, fractional=False,
+                                       trim="-")
+        ax.plot(alphas, E_g[:, j], color=shade, label=f"$t = {t}$")
+    ax.plot(alphas, dataset["E_g_inf"].values, "k--", label=r"$t = \infty$")
+    ax.plot(alphas, dataset["E_g_opt"].values, color="tab:red", lw=1.8,
+            label=r"$E_g(t^*)$: optimal stopping")
+    ax.set_yscale("log")
+    ax.set_ylim(norm.vmin / 1.5, 1.5 * norm.vmax)
+    ax.set(xlabel=r"$\alpha = P/N$", ylabel="$E_g$", title=r"(b) $E_g(\alpha)$ at fixed $t$")
+    if diverges:
+        plot.divergence(ax, 1.0, r"$E_g \to \infty$ as $\alpha \to 1$ ($t = \infty$)")
 
 
 def _geometric(values: np.ndarray) -> bool:

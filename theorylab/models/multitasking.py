@@ -20,9 +20,9 @@ from functools import cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
-from derivations import multitasking as derivation
+from theorylab import lazy
 from theorylab.equilibrium import (
     EquilibriumModel,
     LineRecipe,
@@ -32,6 +32,9 @@ from theorylab.equilibrium import (
     verify_points,
 )
 from theorylab.parameters import Parameter, ParameterError, validate
+
+derivation = lazy.module("derivations.multitasking")  # sympy: on first use
+stats = lazy.module("scipy.stats")
 
 # === physics: closed forms and analyses (no model declaration) ================================
 
@@ -446,12 +449,12 @@ PHASES = (
     Phase("paramagnet", "every m_mu = 0", _member("paramagnet")),
     Phase("pure", "one archetype retrieved, m = (m_1, 0, ..)", _member("pure")),
     Phase("hierarchical", "several archetypes at different amplitudes (the T = 0 cascade "
-          "m_k = (1 - d) d^(k-1), spec §4.1, or the K = 3 majority state, §4.2)",
+          "m_k = (1 - d) d^(k-1) of Agliari et al. 2012, or the K = 3 majority state)",
           _member("hierarchical")),
-    Phase("partial", "several archetypes, some at equal amplitude (K = 3: m_1 = m_2 > m_3, "
-          "spec §6.3)", _member("partial")),
+    Phase("partial", "several archetypes, some at equal amplitude (K = 3: m_1 = m_2 > m_3)",
+          _member("partial")),
     Phase("parallel", "every condensed archetype at the same amplitude (the symmetric "
-          "mixture, spec §4.2, §5)", _member("parallel")),
+          "mixture)", _member("parallel")),
 )
 
 
@@ -497,56 +500,57 @@ def _landau_point(case: Mapping) -> tuple[dict, ...]:
 LINES = {
     "cascade-fixed-point": LineRecipe(
         "spinodal", "T = 0, storage: the cascade m_k = (1 - d) d^(k-1) stops being a fixed "
-        "point at d_c(K), the root of 1 - 2d + d^K (spec §4.1; the spec's derivation)", "K", "d",
+        "point at d_c(K), the root of 1 - 2d + d^K (from the T = 0 fixed-point equation)", "K", "d",
         exact=_exact_in_K(critical_dilution, "critical dilution (the cascade is always a fixed "
                           "point)")),
     "ground-state-departure": LineRecipe(
         "first-order", "T = 0, storage: the ground state leaves the cascade (for the majority "
-        "state) at d*(K) (spec §4.2; the spec's derivation)", "K", "d",
+        "state) at d*(K) (from the T = 0 ground-state search)", "K", "d",
         exact=_exact_in_K(ground_state_departure, "departure (the cascade is the ground state)")),
     "paramagnet-instability": LineRecipe(
         "continuous", "the paramagnet's instability T_c = 1 - d (convention A; B: "
-        "(1 - d)/(1 + rho)), spec §5.1", "d", "T", branch="paramagnet",
+        "(1 - d)/(1 + rho); the paramagnet's Hessian)", "d", "T", branch="paramagnet",
         seed=_paramagnet_seed),
     "pure-instability": LineRecipe(
         "continuous", "the pure state loses stability towards a second archetype (K = 2: "
-        "T_{P->H}(d) -> d(1 - d) at low T, spec §5.2)", "d", "T", branch="pure",
+        "T_{P->H}(d) -> d(1 - d) at low T)", "d", "T", branch="pure",
         seed=lambda fixed, value, case: (1e-3, 1.0), meets=_landau_point,
         absent=lambda case: None if case["K"] > 1 else "K = 1 has no other archetype"),
     "parallel-instability": LineRecipe(
         "continuous", "the symmetric (parallel) state loses stability towards a hierarchy "
-        "(K = 2: T_{S->H}(d) -> (1 - d)^2, spec §5.2)", "d", "T", branch="parallel",
+        "(K = 2: T_{S->H}(d) -> (1 - d)^2)", "d", "T", branch="parallel",
         meets=_landau_point,
         seed=lambda fixed, value, case: (0.99 * (1 - value), -1.0) if fixed == "d" else None,
         absent=lambda case: None if case["K"] > 1 else "K = 1 has no mixture"),
     "parallel-instability-rho": LineRecipe(
         "continuous", "learning: the parallel state loses stability towards a hierarchy as "
-        "the data entropy rho falls, rho_c(d) (K = 2: spec §6.2; K = 3: the partial state "
-        "appears, §6.3)", "d", "rho", branch="parallel",
+        "the data entropy rho falls, rho_c(d) (K = 3: the partial state "
+        "appears first)", "d", "rho", branch="parallel",
         seed=lambda fixed, value, case: (3.0, -1.0) if fixed == "d" else None,
         absent=lambda case: _needs_learning(case) or (
             None if case["K"] > 1 else "K = 1 has no mixture")),
     "partial-instability-rho": LineRecipe(
         "continuous", "learning, K >= 3: the partial state m_1 = m_2 > m_3 loses stability "
-        "towards a hierarchy as rho falls (K = 3: hierarchical -> partial is continuous, spec "
-        "§6.3)", "d", "rho", branch="partial",
+        "towards a hierarchy as rho falls (K = 3: hierarchical -> partial is continuous)",
+        "d", "rho", branch="partial",
         seed=lambda fixed, value, case: (3.0, -1.0) if fixed == "d" else None,
         absent=lambda case: _needs_learning(case) or (
             None if case["K"] > 2 else "K = 2 has no partial state")),
     "parallel-thermodynamic-rho": LineRecipe(
         "first-order", "learning: where the parallel state stops being the thermodynamic state "
-        "as rho falls (K = 3: partial -> parallel is first order, spec §6.3)", "d", "rho",
+        "as rho falls (K = 3: partial -> parallel is first order)", "d", "rho",
         branch="parallel", seed=lambda fixed, value, case: (3.0, -1.0) if fixed == "d" else None,
         absent=lambda case: _needs_learning(case) or (
             None if case["K"] > 2 else "continuous for K = 2: parallel-instability-rho")),
     "tolerance-threshold": LineRecipe(
         "signal-to-noise", "examples needed for a lone site to be stable with probability "
         "1 - epsilon (epsilon = 0.01): M = theta^2 (1 - r^2)/r^2, theta = Phi^-1(1 - epsilon) "
-        "(spec §7.2)", "r", "M",
+        "(a site's signal-to-noise ratio, Agliari et al. 2023)", "r", "M",
         exact=lambda fixed, value, case: _threshold_point(fixed, value, tolerance_threshold)),
     "paramagnetic-threshold-B": LineRecipe(
         "continuous", "convention B: the paramagnet becomes unstable (learning starts) for "
-        "M > M_x(r, d, beta) = (1 - r^2)/(r^2 [beta (1 - d) - 1]) (spec §7.1)", "r", "M",
+        "M > M_x(r, d, beta) = (1 - r^2)/(r^2 [beta (1 - d) - 1]) (the paramagnet's Hessian)",
+        "r", "M",
         exact=lambda fixed, value, case: _threshold_point(
             fixed, value, lambda r: convention_b_threshold(r, case["d"], 1.0 / case["T"])
             if case["T"] > 0 else np.nan),
@@ -649,7 +653,8 @@ class Multitasking(EquilibriumModel):
                   low_open=True, default=1.0),
         Parameter("M", "examples per archetype", "int", 1, default=1),
         Parameter("convention", "normalisation of the learning couplings: A, c = r^2 (1 + rho); "
-                  "B, c = r^2 (1 + rho)^2 (spec §1.3)", "choice", choices=("A", "B"),
+                  "B, c = r^2 (1 + rho)^2 (Agliari et al. 2023, arXiv 2308.04106)", "choice",
+                  choices=("A", "B"),
                   default="A"),
     )
     simulation_parameters = (
