@@ -18,6 +18,7 @@ from theorylab.models import get as get_model
 from theorylab.models import names as model_names
 from theorylab.parameters import ParameterError, parse_axis
 from theorylab.results import (
+    csv_text,
     dumps,
     package_version,
     points_csv,
@@ -380,20 +381,11 @@ def cut_rows(ds) -> list[dict]:
 
 def cut_csv(rows: list[dict]) -> str:
     """Long-format CSV: one line per (cut point, converged branch)."""
-    import csv
-    import io
-
     axis = next(iter(rows[0]))
     keys = sorted({k for r in rows for b in r["branches"].values() for k in b})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([axis, "branch", "selected", *keys])
-    for r in rows:
-        for name, b in r["branches"].items():
-            writer.writerow([f"{r[axis]:.10g}", name, int(name == r["state"]),
-                             *(b.get(k, "") if isinstance(b.get(k), str)
-                               else f"{b.get(k, float('nan')):.10g}" for k in keys)])
-    return buffer.getvalue()
+    table = [[r[axis], name, int(name == r["state"]), *(b.get(k, float("nan")) for k in keys)]
+             for r in rows for name, b in r["branches"].items()]
+    return csv_text([axis, "branch", "selected", *keys], table)
 
 
 def cut_table(ds, rows: list[dict]) -> str:

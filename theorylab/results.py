@@ -324,7 +324,8 @@ def writable_folder(path: str | os.PathLike, option: str = "--out") -> Path:
     return path
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> str:
+def csv_text(header: list[str], rows: list[list[object]]) -> str:
+    """A table as CSV text; floats with 10 significant digits."""
     import csv
     import io
 
@@ -339,7 +340,7 @@ def _csv(header: list[str], rows: list[list[object]]) -> str:
 def points_csv(points: list[Mapping[str, object]]) -> str:
     """Points (dicts of the same keys, e.g. a line's) as CSV, one row each."""
     keys = list(dict.fromkeys(k for p in points for k in p))
-    return _csv(keys, [["" if p.get(k) is None else p.get(k) for k in keys] for p in points])
+    return csv_text(keys, [["" if p.get(k) is None else p.get(k) for k in keys] for p in points])
 
 
 def diagram_lines(ds) -> list[dict[str, object]]:
@@ -368,4 +369,4 @@ def lines_csv(lines: list[dict[str, object]], axes: list[str]) -> str:
     """:func:`diagram_lines` as long-format CSV: line, kind, segment, the two axes, found."""
     rows = [[line["line"], line["kind"], k, p[axes[0]], p[axes[1]], int(p["found"])]
             for line in lines for k, seg in enumerate(line["segments"]) for p in seg["points"]]
-    return _csv(["line", "kind", "segment", *axes, "found"], rows)
+    return csv_text(["line", "kind", "segment", *axes, "found"], rows)
