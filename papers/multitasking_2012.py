@@ -335,7 +335,7 @@ def _landau_drawing(ds: xr.Dataset) -> Figure:
             ax.plot(d, gap[i, j], ("-", "--", ":")[j % 3], color=COLOURS[j],
                     label=rf"$\delta = {delta:g}$: $d_L(\delta) = {roots[i, j]:.5f}$")
         ax.axhline(0.0, color="k", lw=0.8)
-        ax.axvline(2 / 3, color="0.3", ls="--", lw=1, label=r"$d_L = 2/3$ (spec §5.1)")
+        ax.axvline(2 / 3, color="0.3", ls="--", lw=1, label=r"$d_L = 2/3$ (Landau point)")
         sizes = sorted({int(n) for n in np.unique(condensed[i]) if n > 0})
         mixture = ("" if sizes == [K] else "\n(parallel: the lowest symmetric mixture, of "
                    + " or ".join(str(n) for n in sizes) + " archetypes)")

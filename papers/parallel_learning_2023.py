@@ -274,7 +274,7 @@ def comparison_figure(labels: Sequence[str], theory: Sequence[np.ndarray],
                for k in range(levels)]
     handles += [Line2D([], [], ls="none", marker=markers.get(n, "o"), color="k", mfc="white",
                        label=f"MC, {n}") for n in names]
-    handles.append(Line2D([], [], color="0.8", lw=6, label="tolerance (spec §13, scaled to $N$)"))
+    handles.append(Line2D([], [], color="0.8", lw=6, label="tolerance (scaled to $N$)"))
     fig.legend(handles=handles, loc="outside lower center", frameon=False,
                ncols=plot.legend_columns([h.get_label() for h in handles], plot.WIDTH))
     return fig
@@ -422,7 +422,7 @@ def _cascade_drawing(ds: xr.Dataset) -> Figure:
                label=r"MC, start sign$(\Sigma_\mu \xi^\mu)$, $d > d^*$")]
     fig.legend(handles=handles, loc="outside lower center", frameon=False,
                ncols=plot.legend_columns([h.get_label() for h in handles], plot.WIDTH))
-    fig.suptitle("Storage at $T = 0$: the cascade and the ground state (spec §4)")
+    fig.suptitle("Storage at $T = 0$: the cascade and the ground state (Agliari et al. 2012)")
     return fig
 
 # --- figure 2: the (d, rho) learning diagrams ----------------------------------------------------
