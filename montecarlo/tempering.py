@@ -330,6 +330,29 @@ class TemperingResult:
     elapsed_seconds: float
     settings: dict = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, object]:
+        """The ``simulate --tempering --json`` contract: everything as lists, per temperature
+        (means and standard errors over runs), with the diagnostics and how it was run."""
+        def estimate(e: LadderEstimate) -> dict[str, list]:
+            return {"mean": e.mean.tolist(), "stderr": e.stderr.tolist()}
+
+        return {
+            "parameters": dict(self.parameters), "temperatures": self.temperatures.tolist(),
+            "replicas": self.replicas, "runs": self.runs, "rounds": self.rounds,
+            "sweeps_per_round": self.sweeps_per_round, "burn_in": self.burn_in,
+            "measure_every": self.measure_every, "measurements": self.measurements,
+            "seed": self.seed, "start": self.start,
+            "observables": {k: estimate(v) for k, v in self.observables.items()},
+            "q_values": self.q_values.tolist(),
+            "q_distribution": estimate(self.q_distribution),
+            "swap_acceptance": estimate(self.swap_acceptance),
+            "round_trips": self.round_trips.tolist(),
+            "round_trips_per_second": self.round_trips_per_second,
+            "time_fractions": dict(self.time_fractions),
+            "exchange_overhead": self.exchange_overhead,
+            "elapsed_seconds": self.elapsed_seconds, "settings": dict(self.settings),
+        }
+
     def __str__(self) -> str:
         lines = [
             f"parallel tempering, {self.parameters}: {len(self.temperatures)} temperatures "

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -139,3 +140,29 @@ def test_cut_table_json_and_csv(capsys, tmp_path):
     assert code == 0 and "T=0 " in out
     for suffix in (".nc", ".csv", ".png", ".pdf", ".command.txt"):
         assert (tmp_path / "c" / f"dense-hopfield_cut_T0-1.2x25_P2_alpha0.05{suffix}").exists()
+
+
+def test_simulate_with_parallel_tempering(capsys):
+    code, out, _ = run(capsys, "simulate", "dense-hopfield", "P=2", "N=40", "alpha=0.1",
+                       "sweeps=60", "--tempering", "T=0.3:1.5:4", "--seeds", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["temperatures"] == pytest.approx(np.geomspace(0.3, 1.5, 4))
+    assert data["parameters"]["K"] == 4 and data["replicas"] == 2 and data["runs"] == 2
+    # P(q) is a distribution at every temperature, on the N + 1 values of q
+    assert len(data["q_values"]) == 41
+    assert np.sum(data["q_distribution"]["mean"], axis=1) == pytest.approx(np.ones(4))
+    assert len(data["swap_acceptance"]["mean"]) == 3
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["simulate", "dense-hopfield", "P=2", "alpha=0.1", "--tempering", "T=0.3:1.5"], "--tempering"),
+    (["simulate", "dense-hopfield", "P=2", "alpha=0.1", "--tempering", "T=0.3:1.5:1"], "n >= 2"),
+    (["simulate", "dense-hopfield", "P=2", "alpha=0.1", "T=0.5", "--tempering", "T=0.3:1:3"],
+     "drop T="),
+    (["simulate", "multitasking", "K=2", "d=0.2", "--tempering", "T=0.3:1:3"], "dense-hopfield"),
+])
+def test_bad_tempering_is_one_line(capsys, argv, names):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and names in err

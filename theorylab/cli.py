@@ -416,6 +416,8 @@ def cmd_simulate(args) -> int:
     params = _assignments(model, args.params)
     if args.seeds < 1:
         raise ParameterError(f"--seeds must be an integer >= 1 (got {args.seeds})")
+    if args.tempering is not None:
+        return _temper(model, args, params)
     result = model.simulate(seeds=args.seeds, seed=args.seed, progress=not args.json,
                             **params)
     if args.json:
@@ -425,6 +427,24 @@ def cmd_simulate(args) -> int:
               f"{result.sweeps} sweeps)")
         for k, v in result.observables.items():
             print(f"  {k:<10} {v.mean:.6g} ± {v.stderr:.2g}")
+    return 0
+
+
+def _temper(model, args, params: dict) -> int:
+    """``simulate --tempering T=lo:hi:n``: parallel tempering over a geometric ladder."""
+    if not hasattr(model, "temper"):
+        raise ParameterError(f"--tempering is available for dense-hopfield (got {model.name})")
+    key, _, text = args.tempering.partition("=")
+    if key != "T" or text.count(":") != 2:
+        raise ParameterError(f"--tempering must be T=T_min:T_max:n (got {args.tempering!r})")
+    ladder = parse_axis(model.parameter("T"), text, log=True)
+    if ladder.size < 2:
+        raise ParameterError(f"--tempering needs n >= 2 temperatures (got {args.tempering!r})")
+    if "T" in params:
+        raise ParameterError("simulate --tempering takes its temperatures from the ladder: "
+                             "drop T=")
+    result = model.temper(ladder, seeds=args.seeds, seed=args.seed, **params)
+    print(dumps(result.to_dict()) if args.json else result)
     return 0
 
 
@@ -543,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="*", metavar="key=value")
     p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--tempering", metavar="T=T_min:T_max:n",
+                   help="parallel tempering over n geometric temperatures (dense-hopfield; "
+                   "two replicas each, P(q) and round trips reported)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_simulate)
 

@@ -510,6 +510,20 @@ class DenseHopfield(EquilibriumModel):
         return mc.simulate(theory["P"], sim["N"], theory["alpha"], theory["T"], chains=seeds,
                            sweeps=sim["sweeps"], start=sim["start"], seed=seed)
 
+    def temper(self, temperatures, seeds: int = 4, seed: int = 0, **params):
+        """Parallel tempering (:func:`montecarlo.tempering.temper`) over a temperature ladder
+        at (P, alpha): ``seeds`` independent runs, two replicas per temperature (for P(q)),
+        ``sweeps`` exchange rounds of one sweep each (the first half burn-in)."""
+        from montecarlo import dense_hopfield as mc
+        from montecarlo import tempering
+
+        theory = self.validate({**{k: params.pop(k) for k in list(params) if k in
+                                   ("P", "alpha")}, "T": float(temperatures[0])})
+        sim = validate(self.simulation_parameters, params)
+        K = mc.number_of_patterns(theory["P"], sim["N"], theory["alpha"])
+        return tempering.temper(theory["P"], sim["N"], K, temperatures, runs=seeds,
+                                rounds=sim["sweeps"], start=sim["start"], seed=seed)
+
     def verify(self, quick: bool = True, progress: bool = False):
         """Theory against Monte Carlo at retrieval and paramagnetic points, P = 2 and P >= 3:
         |theory - MC| <= 3 stderr + :func:`finite_size_allowance`."""
