@@ -15,6 +15,7 @@ pytest.importorskip("distributed", reason="the dask extra is not installed")
 SMALL = {
     "dense-hopfield": ["P=2", "alpha=0:0.2:6", "T=0:1.5:5"],
     "multitasking": ["K=2", "d=0:1:6", "T=0:1:5"],
+    "dense-hebbian": ["P=3", "rho=0.1", "alpha=0:0.12:6", "T=0:0.6:5"],
     "generalization-dynamics": ["alpha=0.2:3:6", "t=0.1:100:5"],
     "deep-linear": ["s=0.5:4:6", "t=0:6:5"],
 }

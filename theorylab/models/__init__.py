@@ -9,6 +9,7 @@ from theorylab.parameters import ParameterError
 
 _MODULES = {
     "dense-hopfield": "theorylab.models.dense_hopfield",
+    "dense-hebbian": "theorylab.models.dense_hebbian",
     "deep-linear": "theorylab.models.deep_linear",
     "generalization-dynamics": "theorylab.models.generalization_dynamics",
     "multitasking": "theorylab.models.multitasking",

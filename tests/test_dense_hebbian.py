@@ -1,0 +1,161 @@
+"""The dense-Hebbian model (``theorylab.models.dense_hebbian``) through the kit and the CLI.
+
+Conventions and reference values: ``shared/specs/dense-hopfield.md`` §7 (H = −(N/2)Σ_μ :n_μ^P:
+supervised, K = αN^{P−1}, T = 1/β; ρ = (1 − r²)/(M r²)); the RS equations are the spec's own
+derivation [DER] of the models of Agliari et al., arXiv 2212.00606 (supervised) and 2211.14067
+(unsupervised). Sources of the numbers: §7.4's theory values beside its scratch Monte Carlo
+[NUM] (also ``tests/test_derivations_dense_hebbian.py``); at ρ = 0 the dense Hopfield model
+(``theorylab.models.dense_hopfield``), whose P = 3 critical load is the spec's §3 row 6.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import theorylab as tl
+from theorylab.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_solve_json_is_retrieval(capsys):
+    code, out, _ = run(capsys, "solve", "dense-hebbian", "P=3", "alpha=0.01", "T=0.3", "rho=0.1",
+                       "--json")
+    assert code == 0
+    sol = json.loads(out)
+    assert sol["converged"] and sol["stable"] and sol["phase"] == "retrieval"
+    assert 0.9 < sol["order_parameters"]["m"] < sol["order_parameters"]["n"]
+    assert sol["residual"] < 1e-10
+
+
+@pytest.mark.parametrize(("alpha", "T", "m"), [(0.01, 0.5, 0.79273), (0.02, 0.3, 0.97906)])
+def test_spec_supervised_retrieval(alpha, T, m):
+    # Spec §7.4 [NUM], P = 3 supervised, Gaussian average, ρ = 0.5 and 0.1 (five digits; the
+    # second is 0.97905496, see tests/test_derivations_dense_hebbian.py).
+    rho = 0.5 if T == 0.5 else 0.1
+    sol = tl.solve("dense-hebbian", P=3, alpha=alpha, T=T, rho=rho)
+    assert sol.phase == "retrieval"
+    assert sol.order_parameters["m"] == pytest.approx(m, abs=6e-6)
+
+
+@pytest.mark.parametrize(("alpha", "T"), [(0.05, 0.3), (0.1, 0.6), (0.05, 1.0), (0.05, 0.0)])
+def test_no_data_noise_is_dense_hopfield(alpha, T):
+    # ρ = 0: χ̂ = 1 and A = 1, the dense Hopfield model of spec §2.2 (retrieval, paramagnet, and
+    # T = 0 through the exact zero-temperature equations).
+    ours = tl.solve("dense-hebbian", P=3, alpha=alpha, T=T, rho=0.0)
+    reference = tl.solve("dense-hopfield", P=3, alpha=alpha, T=T)
+    assert ours.phase == reference.phase
+    for k in ("m", "q"):
+        assert ours.order_parameters[k] == pytest.approx(reference.order_parameters[k], abs=1e-8)
+    assert ours.free_energy == pytest.approx(reference.free_energy, abs=1e-8)
+    if T > 0:
+        assert ours.energy == pytest.approx(reference.energy, abs=1e-8)
+
+
+@pytest.mark.parametrize("data", [{"average": "gaussian", "rho": 0.3},
+                                  {"average": "exact", "r": 0.6, "M": 5}])
+def test_protocols_agree_without_load(data):
+    # Spec §7.1 "Relations": at α = 0 the protocols differ only through A, which multiplies α
+    # (the unsupervised Gaussian A also holds r, which the supervised one does not take).
+    s = tl.solve("dense-hebbian", P=3, alpha=0.0, T=0.4, protocol="supervised", **data)
+    u = tl.solve("dense-hebbian", P=3, alpha=0.0, T=0.4, protocol="unsupervised",
+                 **{"r": 0.6, **data})
+    assert s.phase == u.phase == "retrieval"
+    for k in ("m", "n", "q"):
+        assert s.order_parameters[k] == pytest.approx(u.order_parameters[k], abs=1e-12)
+    assert s.free_energy == pytest.approx(u.free_energy, abs=1e-12)
+
+
+def test_energy_is_the_temperature_derivative():
+    # u = f − T df/dT along the solved branch (df/dT = ∂f/∂T at a stationary point): the
+    # model's closed-form u against central differences of the derived f.
+    T, h = 0.4, 1e-4
+    for protocol, data in (("supervised", {"rho": 0.2}),
+                           ("unsupervised", {"average": "exact", "r": 0.8, "M": 4})):
+        def f(t, protocol=protocol, data=data):
+            return tl.solve("dense-hebbian", P=3, alpha=0.02, T=t, protocol=protocol, **data)
+
+        mid = f(T)
+        slope = (f(T + h).free_energy - f(T - h).free_energy) / (2 * h)
+        assert mid.energy == pytest.approx(mid.free_energy - T * slope, abs=1e-7)
+
+
+def test_paramagnet_and_spin_glass():
+    # Spec §7.1: the paramagnet's f = −T ln 2 − αP!A/(8T), A = (1 + ρ)^3 (supervised, P = 3).
+    alpha, T, rho = 0.05, 1.5, 0.2
+    sol = tl.solve("dense-hebbian", P=3, alpha=alpha, T=T, rho=rho)
+    assert sol.phase == "paramagnet"
+    assert sol.free_energy == pytest.approx(-T * np.log(2) - alpha * 6 * (1 + rho) ** 3 / (8 * T),
+                                            rel=1e-12)
+    glass = tl.solve("dense-hebbian", phase="spin-glass", P=3, alpha=0.5, T=0.3, rho=0.2)
+    assert glass.converged and glass.order_parameters["m"] == 0
+    assert glass.order_parameters["q"] > 0.5
+
+
+def test_zero_temperature_retrieval_spinodal():
+    # ρ = 0: the dense Hopfield critical load α_c(3) = 0.1260952 (spec §3 row 6); noisier
+    # examples lower it.
+    loads = []
+    for rho in (0.0, 0.05, 0.2):
+        (p,) = tl.line("dense-hebbian", "retrieval-spinodal", P=3, T=0.0, rho=rho).points
+        assert p["found"]
+        loads.append(p["alpha"])
+    assert loads[0] == pytest.approx(0.1260952, abs=2e-7)
+    assert loads[0] > loads[1] > loads[2] > 0
+
+
+def test_finite_temperature_spinodal_reduces_to_dense_hopfield():
+    # At T = 0.3 the fold of the finite-T equations, traced by continuation (the Jacobian by
+    # differences of the derived map), against the dense Hopfield one at ρ = 0.
+    (ours,) = tl.line("dense-hebbian", "retrieval-spinodal", P=3, T=0.3, rho=0.0).points
+    (reference,) = tl.line("dense-hopfield", "retrieval-spinodal", P=3, T=0.3).points
+    assert ours["found"] and reference["found"]
+    assert ours["alpha"] == pytest.approx(reference["alpha"], abs=1e-7)
+    assert ours["m"] == pytest.approx(reference["m"], abs=1e-5)
+
+
+@pytest.mark.parametrize(("protocol", "rho_c"), [("supervised", 0.0976783),
+                                                ("unsupervised", 0.0568299)])
+def test_learning_threshold(protocol, rho_c):
+    # Spec §7.3 (ours): P = 3, α = 0.1, T = 0, r = 0.8, Gaussian average; the values of
+    # tests/test_derivations_dense_hebbian.py (a ρ scan with warm starts refined by brentq),
+    # here the fold of the branch continued from ρ = 0. M_⊗ = (1 − r²)/(r² ρ_c).
+    data = {"r": 0.8} if protocol == "unsupervised" else {}
+    (p,) = tl.line("dense-hebbian", "learning-threshold", P=3, T=0.0, alpha=0.1,
+                   protocol=protocol, **data).points
+    assert p["found"]
+    assert p["rho"] == pytest.approx(rho_c, abs=1e-6)
+    (none,) = tl.line("dense-hebbian", "learning-threshold", P=3, T=0.0, average="exact",
+                      r=0.8, M=3, alpha=0.1).points
+    assert not none["found"] and "exact average" in none["message"]
+
+
+@pytest.mark.parametrize("argv", [["simulate", "dense-hebbian", "alpha=0.01", "T=0.3"],
+                                  ["verify", "dense-hebbian"]])
+def test_no_simulator_is_one_line(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.strip() == "theorylab: error: dense-hebbian has no simulator yet" + (
+        " (spec §7.4)" if argv[0] == "simulate" else " to verify against (spec §7.4)")
+
+
+@pytest.mark.parametrize(("args", "names"), [
+    (["P=2"], "P"), (["r=0", "protocol=unsupervised"], "r"),
+    (["r=1.5", "protocol=unsupervised"], "r"), (["average=exact", "M=0"], "M"),
+    (["average=exact", "M=2.5"], "M"), (["rho=-1"], "rho"), (["protocol=foo"], "protocol"),
+    (["average=exact", "rho=0.1"], "rho"), (["M=3"], "M"),
+])
+def test_bad_input_is_one_line(capsys, args, names):
+    code, out, err = run(capsys, "solve", "dense-hebbian", "alpha=0.01", "T=0.3", *args)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("theorylab: error:")
+    assert names in lines[0]

@@ -1,0 +1,327 @@
+"""Dense (P-spin) Hebbian networks trained on examples, high storage, replica symmetric.
+
+Spec: ``shared/specs/dense-hopfield.md`` §7. Papers: Agliari, Albanese, Alemanno, Alessandrelli,
+Barra, Giannotti, Lotito, Pedreschi, *Dense Hebbian neural networks: a replica symmetric picture
+of supervised learning*, arXiv 2212.00606, and *... of unsupervised learning*, arXiv 2211.14067.
+
+Convention (the spec's own, §7 and §7.2; that of :mod:`derivations.dense_hebbian`): K =
+alpha N^(P-1) archetypes xi^mu, M examples each with entries kept w.p. (1 + r)/2, chi_hat the
+example mean over r (mean 1, variance rho = (1 - r^2)/(M r^2)); supervised
+H = -(N/2) sum_mu :n_mu^P:, unsupervised H = -(N/2)(1/M) sum_{mu,a} :(m_{mu a}/r)^P:, repeated
+indices removed, T = 1/beta. A paper's temperature T' is ours at T = T'/c for its cost's
+constant factor c (spec §7.2); alpha and every T = 0 result are unchanged. P >= 3 only.
+
+The RS free energy is written once in :mod:`derivations.dense_hebbian`; its fixed-point map,
+free energy, archetype overlap and exact T = 0 equations are derived there and used here.
+Solver variables: (n, q) at T > 0 (n the overlap with the example mean, the signal; q the
+two-replica overlap), n alone at T = 0 (q = 1). The archetype overlap m = E tanh(beta' h) is
+reported beside them. The Jacobian is taken by central differences of the derived map
+(:data:`STEP`). The internal energy is u = d(beta f)/d(beta) at a solution,
+u = -n^P/2 - beta alpha P! A (1 - q^P)/4 (the dense Hopfield energy of spec §8 with the noise
+amplification A of §7.1; checked against the temperature derivative of the derived f in
+``tests/test_dense_hebbian.py``).
+
+Phases: ``retrieval`` (archetype retrieval, m > 0), ``spin-glass`` (m = 0, q > 0),
+``paramagnet`` (q = 0). Lines (folds of the retrieval branch): ``retrieval-spinodal`` in
+(alpha, T) and ``learning-threshold`` in (alpha, rho) (Gaussian average; spec §7.3's rho_c).
+Not here: the unsupervised example-retrieval states (outside the symmetric saddle, spec §7.1),
+the learning threshold of the exact average (continuation in integer M), the T -> 0 entropy,
+1RSB, and a simulator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from theorylab import gaussian, lazy
+from theorylab.equilibrium import EquilibriumModel, LineRecipe, Phase, Settings, Undefined
+from theorylab.parameters import Parameter, ParameterError
+
+sp = lazy.module("sympy")  # the derivation and sympy: on first use
+derivation = lazy.module("derivations.dense_hebbian")
+
+THRESHOLD = 1e-6  # |m| or q below this counts as zero when classifying a state
+# Difference step of the Jacobian: ~ eps^(1/3) balances truncation and rounding (as
+# theorylab.curves); the fold and eigenvalue systems of the lines differentiate it again.
+STEP = 6e-6
+PROTOCOLS = ("supervised", "unsupervised")  # as the derivation's, which is imported lazily
+
+
+@dataclass(frozen=True)
+class System:
+    """The derived equations of one (P, protocol, average, M, T = 0 or T > 0) case.
+
+    ``F(x, params)`` is the fixed-point map on x of shape (n, G); ``params`` holds arrays of
+    shape (G,) of the point parameters (``alpha``, ``T``, ``rho``, ``r``); ``M`` (exact average)
+    is part of the case. ``lower``/``upper`` bound the solver's iterates (n is not bounded by
+    one: with noisy examples |n| <= E|chi_hat|).
+    """
+
+    P: int
+    protocol: str
+    average: str
+    M: int | None
+    zero_temperature: bool
+    variables: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    nodes: int = gaussian.DEFAULT_NODES
+
+    @property
+    def equations(self):
+        return derivation.equations(self.P, self.protocol, self.average, self.zero_temperature)
+
+    def _args(self, params: Mapping[str, np.ndarray]) -> dict:
+        args = {k: params[k] for k in self.equations.parameters if k != "M"}
+        if self.M is not None:
+            args["M"] = self.M
+        return args
+
+    def _clipped(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.lower[:, None], self.upper[:, None])
+
+    def F(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return self.equations.fixed_point(self._clipped(x), self._args(params),
+                                              nodes=self.nodes)
+
+    def jacobian(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """dF_i/dx_j, shape (G, n, n), by differences of the derived map: central, one-sided
+        next to a bound, with the step :data:`STEP` (the map is a fixed quadrature rule, smooth
+        in x to rounding)."""
+        n, size = x.shape
+        J = np.empty((size, n, n))
+        for j in range(n):
+            h = STEP * np.maximum(1.0, np.abs(x[j]))
+            up = np.where(x[j] + h <= self.upper[j], h, 0.0)
+            down = np.where(x[j] - h >= self.lower[j], h, 0.0)
+            xp, xm = x.copy(), x.copy()
+            xp[j] += up
+            xm[j] -= down
+            J[:, :, j] = ((self.F(xp, params) - self.F(xm, params)) / (up + down)).T
+        return J
+
+    def thermodynamics(self, x: np.ndarray,
+                       params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Free energy f and internal energy u per spin (T = 0: both the ground-state energy)."""
+        x = self._clipped(x)
+        with np.errstate(all="ignore"):
+            f = np.asarray(self.equations.free_energy(x, self._args(params), nodes=self.nodes),
+                           dtype=float)
+        if self.zero_temperature:
+            return f, f.copy()
+        n, q = x
+        amplification = _amplification(self.P, self.protocol, self.average)(
+            *(params[k] for k in ("rho", "r")), float(self.M or 1))
+        with np.errstate(all="ignore"):
+            u = (-n**self.P / 2 - params["alpha"] * math.factorial(self.P) / (4 * params["T"])
+                 * amplification * (1 - q**self.P))
+        return f, np.asarray(u, dtype=float)
+
+    def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
+        """The archetype overlap m, the signal n and q; m and n as magnitudes (for even P,
+        sigma -> -sigma maps a state of n < 0 onto one of n > 0; for odd P, n >= 0 at every
+        fixed point)."""
+        x = self._clipped(x)
+        with np.errstate(all="ignore"):
+            m = self.equations.overlap(x, self._args(params), nodes=self.nodes)
+        q = np.ones_like(x[0]) if self.zero_temperature else x[1]
+        return {"m": np.abs(m), "n": np.abs(x[0]), "q": q}
+
+    def starts(self, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Starting points of each phase (arrays of shape (n, G))."""
+        one = np.ones_like(np.asarray(params["alpha"], dtype=float))
+        zero = np.zeros_like(one)
+        if self.zero_temperature:
+            return {"retrieval": np.array([one]), "spin-glass": np.array([zero])}
+        return {"retrieval": np.array([one, one]), "spin-glass": np.array([zero, one]),
+                "paramagnet": np.array([zero, zero])}
+
+
+@cache
+def _amplification(P: int, protocol: str, average: str):
+    """A(rho, r, M) of :func:`derivations.dense_hebbian.noise_amplification` as a numpy
+    function (spec §7.1: (1 + rho)^P supervised, 1 + rho sum_{j<P} r^(-2j) unsupervised)."""
+    return sp.lambdify([derivation.rho, derivation.r, derivation.M],
+                       derivation.noise_amplification(P, protocol, average), modules="numpy")
+
+
+@cache
+def system(P: int, protocol: str, average: str, M: int | None, zero_temperature: bool,
+           nodes: int = gaussian.DEFAULT_NODES) -> System:
+    """The solver's view of the derived equations (cached per case)."""
+    if zero_temperature:
+        variables, lower, upper = ("n",), np.array([-np.inf]), np.array([np.inf])
+    else:
+        variables = ("n", "q")
+        lower, upper = np.array([-np.inf, 0.0]), np.array([np.inf, 1.0])
+    return System(P, protocol, average, M, zero_temperature, variables, lower, upper, nodes)
+
+
+def _keep(start: str, sys_: System):
+    """A retrieval start whose n collapsed below 1e-3 will end on the spin-glass or
+    paramagnetic branch, which are solved from their own starts: it is dropped."""
+    if start != "retrieval":
+        return None
+    return lambda x, params: np.abs(x[0]) > 1e3 * THRESHOLD
+
+
+PHASES = (
+    Phase("retrieval", "m > 0: the network recalls the archetype (never shown) of the "
+          "condensed class", lambda ops, p: ops["m"] > THRESHOLD),
+    Phase("spin-glass", "m = 0, q > 0: frozen states uncorrelated with the archetypes",
+          lambda ops, p: ops["q"] > THRESHOLD),
+    # As for the dense Hopfield model: the RS paramagnet's entropy
+    # ln 2 - alpha P! A/(8 T^2) turns negative at low T, where it is unphysical for Ising spins.
+    Phase("paramagnet", "q = 0 (and m = 0)", lambda ops, p: np.ones_like(ops["m"], dtype=bool),
+          needs_entropy=True, undefined=(
+              Undefined(lambda case, p: p["T"] == 0,
+                        "the T = 0 equations have no paramagnet (they hold q = 1; the RS "
+                        "paramagnet's f = -T ln 2 - alpha P! A/(8 T) has no T -> 0 limit at "
+                        "alpha > 0)"),)),
+)
+
+
+def _retrieval_seed(fixed: str, value: float, case: Mapping) -> tuple[float, float]:
+    """Deep in retrieval: alpha = 0 at given T, low T at given alpha; the end lies beyond."""
+    return (0.0, 1.0) if fixed == "T" else (0.05, 1.0)
+
+
+def _clean_data_seed(fixed: str, value: float, case: Mapping) -> tuple[float, float]:
+    """From the clean limit: rho = 0 (M = inf) at given alpha, alpha = 0 at given rho."""
+    return 0.0, 1.0
+
+
+def _natural_load(free: str, case: Mapping) -> float:
+    """alpha is followed in units of 1/(P-1)!, the scale of the critical load (spec §2.2)."""
+    return 1.0 / math.factorial(case["P"] - 1) if free == "alpha" else 1.0
+
+
+LINES = {
+    "retrieval-spinodal": LineRecipe(
+        "spinodal", "end of the archetype-retrieval branch: alpha_c(T) at the given data set "
+        "(T = 0: the critical load); a fold of the RS equations (spec §7.1)", "T", "alpha",
+        branch="retrieval", seed=_retrieval_seed, scale=_natural_load),
+    "learning-threshold": LineRecipe(
+        "spinodal", "rho_c(alpha) at the given T (and r): the archetype-retrieval branch, "
+        "continued from rho = 0 (M = inf) towards noisier data, ends; M_x = (1 - r^2)/(r^2 rho_c) "
+        "(spec §7.3, ours: the papers' criterion was not recovered)", "alpha", "rho",
+        branch="retrieval", seed=_clean_data_seed, scale=_natural_load,
+        absent=lambda case: None if case["average"] == "gaussian" else (
+            "the exact average takes r and M, not rho: continue in M instead (not implemented)")),
+}
+CITATIONS = (
+    """@article{Agliari2023supervised,
+  author = {Agliari, Elena and Albanese, Linda and Alemanno, Francesco and Alessandrelli, Andrea
+            and Barra, Adriano and Giannotti, Fosca and Lotito, Daniele and Pedreschi, Dino},
+  title = {Dense {Hebbian} neural networks: a replica symmetric picture of supervised learning},
+  journal = {Physica A}, year = {2023},
+  eprint = {2212.00606}, archivePrefix = {arXiv}
+}""",
+    """@article{Agliari2023unsupervised,
+  author = {Agliari, Elena and Albanese, Linda and Alemanno, Francesco and Alessandrelli, Andrea
+            and Barra, Adriano and Giannotti, Fosca and Lotito, Daniele and Pedreschi, Dino},
+  title = {Dense {Hebbian} neural networks: a replica symmetric picture of unsupervised
+           learning},
+  year = {2022},
+  eprint = {2211.14067}, archivePrefix = {arXiv}
+}""",
+)
+
+
+class DenseHebbian(EquilibriumModel):
+    """Dense Hebbian networks trained on examples, RS theory; see the module docstring."""
+
+    name = "dense-hebbian"
+    title = ("dense (P-spin) Hebbian network trained on examples, high storage "
+             "K = alpha N^(P-1), replica symmetric")
+    parameters = (
+        Parameter("P", "interaction order (P >= 3, spec §7.1)", "int", 3, default=3),
+        Parameter("alpha", "load alpha = K / N^(P-1)", "float", 0.0),
+        Parameter("T", "temperature T = 1/beta in the convention H = -(N/2) sum :n^P: "
+                  "(supervised); T = 0 uses the exact zero-temperature equations", "float", 0.0),
+        Parameter("protocol", "supervised (examples grouped by archetype) or unsupervised "
+                  "(every example its own pattern; symmetric saddle)", "choice",
+                  choices=PROTOCOLS, default="supervised"),
+        Parameter("average", "average over the examples: gaussian (large M, parameter rho; "
+                  "unsupervised also r) or exact (binomial, parameters r and M)", "choice",
+                  choices=("gaussian", "exact"), default="gaussian"),
+        Parameter("rho", "data-set entropy rho = (1 - r^2)/(M r^2) (Gaussian average)",
+                  "float", 0.0, default=0.0),
+        Parameter("r", "example quality: an entry is kept w.p. (1 + r)/2", "float", 0.0, 1.0,
+                  low_open=True, default=1.0),
+        Parameter("M", "examples per archetype (exact average)", "int", 1, default=1),
+    )
+    order_parameters = ("m", "n", "q")
+    phase_list = PHASES
+    point_parameters = ("alpha", "T", "rho", "r")
+    search_box = {"alpha": 10.0, "T": 10.0, "rho": 10.0, "r": 1.0}
+    settings = Settings(patience=30)
+    lines = LINES
+    citations = CITATIONS
+    diagram_axes = ("alpha", "T")
+    approximation = "RS"
+    metastable_marked = ("retrieval",)
+    presets = {
+        "supervised-P3": {"P": "3", "rho": "0.1", "alpha": "0:0.15:61", "T": "0:1.2:49"},
+        "learning-P3": {"P": "3", "T": "0", "alpha": "0:0.15:61", "rho": "0:0.5:51"},
+    }
+
+    def validate(self, given):
+        """Parameters checked together: rho belongs to the Gaussian average, M to the exact
+        one, and r to the exact average or the unsupervised protocol."""
+        values = super().validate(given)
+
+        def named(k):
+            return k in given and values[k] != self.parameter(k).default
+
+        exact = values["average"] == "exact"
+        if exact and named("rho"):
+            raise ParameterError("rho applies to the Gaussian average; the exact average takes "
+                                 "r and M")
+        if not exact and named("M"):
+            raise ParameterError("M applies to the exact average; the Gaussian one takes rho")
+        if not exact and values["protocol"] == "supervised" and named("r"):
+            raise ParameterError("r does not enter the supervised Gaussian average (it takes "
+                                 "rho = (1 - r^2)/(M r^2))")
+        return values
+
+    def case(self, params):
+        exact = params["average"] == "exact"
+        return {"P": int(params["P"]), "protocol": params["protocol"],
+                "average": params["average"], "M": int(params["M"]) if exact else None}
+
+    def systems(self, case):
+        def build(zero_temperature: bool, nodes: int) -> System:
+            return system(case["P"], case["protocol"], case["average"], case["M"],
+                          zero_temperature, nodes)
+
+        return build
+
+    def keep(self, start, system):
+        return _keep(start, system)
+
+    def no_state_hint(self, case) -> str:
+        return "; below the RS entropy crisis the glass needs 1RSB"
+
+    def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False, **params):
+        """Not yet: the Monte Carlo of spec §7.4 (exact samples of H) is to be written."""
+        raise ParameterError(f"{self.name} has no simulator yet (spec §7.4)")
+
+    def verify(self, quick: bool = True, progress: bool = False):
+        """Not yet: there is no simulator to verify against (:meth:`simulate`)."""
+        raise ParameterError(f"{self.name} has no simulator yet to verify against (spec §7.4)")
+
+    def diagram_title(self, others) -> str:
+        data = ", ".join(f"{k} = {others[k]}" for k in ("T", "rho", "r", "M") if k in others
+                         and others[k] != self.parameter(k).default)
+        return (f"dense Hebbian network, P = {others['P']}, {others['protocol']}, "
+                f"{others['average']}" + (f", {data}" if data else "") + " (RS)")
+
+
+MODEL = DenseHebbian()
