@@ -52,9 +52,10 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
+
+from theorylab import lazy
 
 DEFAULT_NODES = 256
 """Default total number of nodes of :func:`expect` (half on each side of the breakpoint)."""
@@ -66,6 +67,7 @@ line and t → +∞ the breakpoint. The mass left out, ≈ exp(−π sinh t), is
 g is bounded and the omitted sliver is ~2e-14 wide in probability."""
 
 _TINY = 1e-300
+_kernels = lazy.module("theorylab.gaussian_kernels")  # Numba: compiled on first use
 """Smallest tail probability passed to Φ⁻¹: keeps nodes finite where a half has zero mass."""
 
 
@@ -117,48 +119,11 @@ def quadrature(
     tail = np.empty((flat_mean.size, nodes))
     upper_side = np.empty((flat_mean.size, nodes), dtype=np.bool_)
     w = np.empty((flat_mean.size, nodes))
-    _tails(flat_mean, flat_var, float(breakpoint), lower, upper, w_ref, tail, upper_side, w)
+    _kernels.tails(flat_mean, flat_var, float(breakpoint), lower, upper, w_ref, tail,
+                   upper_side, w, _TINY)
     special.ndtri(tail, out=tail)  # scipy's Φ⁻¹ (Cephes), vectorised
-    h = _place(flat_mean, flat_var, tail, upper_side)
+    h = _kernels.place(flat_mean, flat_var, tail, upper_side)
     return h.reshape(*mean.shape, nodes), w.reshape(*mean.shape, nodes)
-
-
-@njit(cache=True)
-def _tails(mean, var, breakpoint, lower, upper, w_ref, tail, upper_side, w):  # pragma: no cover
-    """Rule (1), first pass: for every node the smaller of its two tail probabilities (below z,
-    above z: they sum to one), on which side it is, and the weights. Taking Φ⁻¹ of the smaller
-    tail loses no accuracy where Φ(z_b) is close to 0 or 1. At var = 0 all weight goes to the
-    first node (and :func:`_place` puts every node at the mean)."""
-    half = lower.size
-    for i in range(mean.size):
-        if var[i] == 0.0:
-            tail[i, :] = 0.5
-            upper_side[i, :] = False
-            w[i, :] = 0.0
-            w[i, 0] = 1.0
-            continue
-        z_b = (breakpoint - mean[i]) / np.sqrt(var[i])
-        below = 0.5 * math.erfc(-z_b / math.sqrt(2.0))  # Φ(z_b): mass below the breakpoint
-        above = 0.5 * math.erfc(z_b / math.sqrt(2.0))  # Φ(-z_b): mass above it
-        for k in range(half):
-            for j, p, q, mass in ((k, below * lower[k], above + below * upper[k], below),
-                                  (half + k, below + above * upper[k], above * lower[k],
-                                   above)):
-                upper_side[i, j] = p >= q
-                tail[i, j] = max(min(p, q), _TINY)
-                w[i, j] = mass * w_ref[k]
-
-
-@njit(cache=True)
-def _place(mean, var, z, upper_side):  # pragma: no cover (numba)
-    """Rule (1), second pass: h = mean + s z with z = Φ⁻¹(tail) signed by its side."""
-    h = np.empty(z.shape)
-    for i in range(mean.size):
-        s = np.sqrt(var[i])
-        for j in range(z.shape[1]):
-            zj = -z[i, j] if upper_side[i, j] else z[i, j]
-            h[i, j] = mean[i] + s * zj if var[i] > 0.0 else mean[i]
-    return h
 
 
 def expect(
