@@ -76,7 +76,7 @@ from scipy import stats
 
 from derivations import symbolic
 from derivations.symbolic import GaussianAverage, log2cosh
-from theorylab.gaussian import DEFAULT_NODES, log_2cosh, quadrature
+from theorylab.gaussian import DEFAULT_NODES, log_2cosh
 
 PROTOCOLS = ("supervised", "unsupervised")
 AVERAGES = ("exact", "gaussian")
@@ -332,70 +332,14 @@ def _regular_delta(x, order=0):
 
 
 _MODULES = [{"log2cosh": log_2cosh, "DiracDelta": _regular_delta}, "scipy", "numpy"]
-_MEAN, _VAR = sp.Dummy("mean", real=True), sp.Dummy("var", positive=True)
-
-
-class _GaussianAverages:
-    """The Gaussian averages of some expressions, one value per point.
-
-    Finite T: grouped by (mean, var), integrated by the split tanh–sinh rule of
-    :func:`theorylab.gaussian.quadrature` (resolves the step of tanh(β'h) at h = 0). T = 0: in
-    closed form (:func:`derivations.symbolic.closed_form`) where var > 0, the integrand at the
-    mean where var = 0.
-    """
-
-    def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol],
-                 zero_temperature: bool):
-        atoms = sorted(set().union(*(symbolic.averages(e) for e in exprs)),
-                       key=sp.default_sort_key)
-        self.replacements = {a: sp.Dummy("E") for a in atoms}
-        self.zero_temperature = zero_temperature
-        groups: dict[tuple[sp.Expr, sp.Expr], list[GaussianAverage]] = {}
-        for a in atoms:
-            groups.setdefault((a.mean, a.var), []).append(a)
-        self._groups = []
-        for (mean, var), members in groups.items():
-            moments = sp.lambdify(arguments, [mean, var], modules=_MODULES)
-            standard = [a.integrand.xreplace({a.variable: _h}) for a in members]
-            if zero_temperature:
-                closed = [symbolic.closed_form(GaussianAverage(g, _h, _MEAN, _VAR))
-                          for g in standard]
-                integrals = (sp.lambdify([_MEAN, _VAR], closed, modules=_MODULES),
-                             sp.lambdify([_MEAN], [g.subs(_h, _MEAN) for g in standard],
-                                         modules=_MODULES))
-            else:
-                integrals = sp.lambdify([_h, *arguments], standard, modules=_MODULES, cse=True)
-            self._groups.append((moments, integrals))
-
-    @property
-    def placeholders(self) -> list[sp.Dummy]:
-        return list(self.replacements.values())
-
-    def __call__(self, arguments: Sequence[NDArray[np.float64]], nodes: int) -> list:
-        shape = np.broadcast_shapes(*(np.shape(a) for a in arguments))
-        values = []
-        for moments, integrals in self._groups:
-            mean, var = (np.broadcast_to(np.asarray(v, dtype=float), shape)
-                         for v in moments(*arguments))
-            if self.zero_temperature:
-                closed, at_mean = integrals
-                positive = var > 0
-                inside = closed(mean, np.where(positive, var, 1.0))
-                values += [np.where(positive, c, np.broadcast_to(a, shape))
-                           for c, a in zip(inside, at_mean(mean), strict=True)]
-            else:
-                h, w = quadrature(mean, var, nodes=nodes)
-                on_nodes = [np.asarray(a, dtype=float)[..., None] for a in arguments]
-                values += [np.sum(w * np.broadcast_to(g, h.shape), axis=-1)
-                           for g in integrals(h, *on_nodes)]
-        return values
 
 
 class _Expressions:
     """Expressions linear in example averages (and Gaussian averages), evaluated on arrays.
 
     Each example average's integrand is evaluated on rows k = 0..M (its Gaussian averages by
-    :class:`_GaussianAverages` on shape (M + 1, G)) and summed with the binomial weights.
+    :class:`derivations.symbolic.GaussianAverages` on shape (M + 1, G)) and summed with the
+    binomial weights.
     """
 
     def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol],
@@ -404,12 +348,12 @@ class _Expressions:
                           key=sp.default_sort_key)
         sums = [sp.Dummy("A") for _ in examples]
         outer = [e.xreplace(dict(zip(examples, sums, strict=True))) for e in exprs]
-        self._gaussians = _GaussianAverages(outer, arguments, zero_temperature)
+        self._gaussians = symbolic.GaussianAverages(outer, arguments, zero_temperature)
         self._outer = sp.lambdify(
             [*arguments, *sums, *self._gaussians.placeholders],
             [e.xreplace(self._gaussians.replacements) for e in outer], modules=_MODULES)
         integrands = [a.integrand for a in examples]
-        self._inner_gaussians = _GaussianAverages(integrands, [*arguments, chi],
+        self._inner_gaussians = symbolic.GaussianAverages(integrands, [*arguments, chi],
                                                   zero_temperature)
         self._integrands = sp.lambdify(
             [*arguments, chi, *self._inner_gaussians.placeholders],

@@ -67,7 +67,7 @@ from scipy import stats
 
 from derivations import symbolic
 from derivations.symbolic import GaussianAverage, log2cosh
-from theorylab.gaussian import DEFAULT_NODES, log_2cosh, quadrature
+from theorylab.gaussian import DEFAULT_NODES, log_2cosh
 
 PROTOCOLS = ("storage", "learning")
 AVERAGES = ("gaussian", "exact")
@@ -77,7 +77,6 @@ MAX_PATTERNS = 10
 beta = sp.Symbol("beta", positive=True)
 rho = sp.Symbol("rho", nonnegative=True)
 _h = sp.Dummy("h", real=True)
-_MEAN, _VAR = sp.Dummy("mean", real=True), sp.Dummy("var", positive=True)
 _BLOCK = 1 << 21
 """Elements of one row-block array (rows x points x quadrature nodes): bounds the memory."""
 
@@ -410,76 +409,14 @@ def _rows(K: int, M: int | None) -> _Rows:
 
 # --- compiled, vectorised evaluation -----------------------------------------------------------
 
-class _GaussianAverages:
-    """The data averages inside class integrands, one value per (class row, point).
-
-    Finite T: grouped by Gaussian (mean, var) and integrated by the split tanh–sinh rule of
-    :func:`theorylab.gaussian.quadrature` (a step at h = 0 resolved at any β·s). T = 0: each
-    in closed form (:func:`derivations.symbolic.closed_form`) where v > 0, and as its integrand at
-    the mean where v = 0 (the average's own v = 0 rule; δ(h) taken as its regular part).
-    """
-
-    def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol],
-                 zero_temperature: bool):
-        atoms = sorted(set().union(*(symbolic.averages(e) for e in exprs)),
-                       key=sp.default_sort_key)
-        self.replacements = {a: sp.Dummy("E") for a in atoms}
-        self.zero_temperature = zero_temperature
-        groups: dict[tuple[sp.Expr, sp.Expr], list[GaussianAverage]] = {}
-        for a in atoms:
-            groups.setdefault((a.mean, a.var), []).append(a)
-        self._groups = []
-        for (mean, var), members in groups.items():
-            moments = sp.lambdify(arguments, [mean, var], modules=_MODULES)
-            if zero_temperature:
-                standard = [GaussianAverage(a.integrand.xreplace({a.variable: _h}), _h, _MEAN, _VAR)
-                            for a in members]
-                closed = sp.lambdify([_MEAN, _VAR], [symbolic.closed_form(a) for a in standard],
-                                     modules=_MODULES)
-                at_mean = sp.lambdify([_MEAN], [a.integrand.subs(_h, _MEAN) for a in standard],
-                                      modules=_MODULES)
-                self._groups.append((moments, (closed, at_mean)))
-            else:
-                integrands = sp.lambdify([_h, *arguments],
-                                         [a.integrand.subs(a.variable, _h) for a in members],
-                                         modules=_MODULES, cse=True)
-                self._groups.append((moments, integrands))
-
-    @property
-    def placeholders(self) -> list[sp.Dummy]:
-        return list(self.replacements.values())
-
-    def size_per_row(self, nodes: int) -> int:
-        """Values computed per (row, point): the quadrature nodes at finite T, else one."""
-        return nodes if self._groups and not self.zero_temperature else 1
-
-    def __call__(self, arguments: list[NDArray[np.float64]], nodes: int) -> list:
-        shape = np.broadcast_shapes(*(a.shape for a in arguments))
-        values = []
-        for moments, integrals in self._groups:
-            mean, var = (np.broadcast_to(v, shape) for v in moments(*arguments))
-            if self.zero_temperature:
-                closed, at_mean = integrals
-                positive = var > 0
-                inside = closed(mean, np.where(positive, var, 1.0))
-                values += [np.where(positive, c, m)
-                           for c, m in zip(inside, at_mean(mean), strict=True)]
-            else:
-                h, w = quadrature(mean, var, nodes=nodes)
-                on_nodes = [a[..., None] for a in arguments]
-                values += [np.einsum("...k,...k->...", w, np.broadcast_to(g, h.shape))
-                           for g in integrals(h, *on_nodes)]
-        return values
-
-
 def _stack(values: Sequence, shape: tuple[int, ...]) -> NDArray[np.float64]:
     return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
 
 
 class _ClassSums:
     """Expressions linear in class averages, evaluated on numpy arrays: each class integrand on
-    every row (its data averages by :class:`_GaussianAverages`), summed with the row weights, then
-    the outer expression of the sums."""
+    every row (its data averages by :class:`derivations.symbolic.GaussianAverages`), summed
+    with the row weights, then the outer expression of the sums."""
 
     def __init__(self, exprs: Sequence[sp.Expr], points: Sequence[sp.Symbol],
                  sites: Sequence[sp.Symbol], zero_temperature: bool):
@@ -490,7 +427,7 @@ class _ClassSums:
             [*points, *sums], [e.xreplace(dict(zip(atoms, sums, strict=True))) for e in exprs],
             modules=_MODULES)
         integrands = [a.integrand for a in atoms]
-        self._data = _GaussianAverages(integrands, [*points, *sites], zero_temperature)
+        self._data = symbolic.GaussianAverages(integrands, [*points, *sites], zero_temperature)
         self._integrands = sp.lambdify(
             [*points, *sites, *self._data.placeholders],
             [g.xreplace(self._data.replacements) for g in integrands],

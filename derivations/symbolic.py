@@ -381,6 +381,79 @@ def _broadcast_stack(values: Sequence[ArrayLike], shape: tuple[int, ...]) -> NDA
     return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
 
 
+def regular_delta(x, order=0):
+    """δ^(k)(x) off x = 0, where it vanishes: the value lambdified for ``DiracDelta`` in T = 0
+    maps (a model that needs the mass at a zero field adds it apart)."""
+    return np.zeros(np.shape(x))
+
+
+AVERAGE_MODULES = [{"log2cosh": log_2cosh, "sech2": _sech2, "DiracDelta": regular_delta},
+                   "scipy", "numpy"]
+"""``sympy.lambdify`` modules for expressions with averages, at finite T and at T = 0."""
+
+
+class GaussianAverages:
+    """The Gaussian averages of some expressions, evaluated on arrays (one value per point).
+
+    ``replacements`` maps each average to a placeholder symbol (``placeholders``, in order), so
+    that the rest of an expression can be lambdified with the averages as arguments.
+
+    Finite T: grouped by (mean, var) and integrated by the split tanh–sinh rule of
+    :func:`theorylab.gaussian.quadrature` (a step at h = 0 resolved at any β). T = 0: each in
+    closed form (:func:`closed_form`) where var > 0, and as its integrand at the mean where
+    var = 0 (δ(h) taken as its regular part, :func:`regular_delta`).
+    """
+
+    def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol],
+                 zero_temperature: bool):
+        atoms = sorted(set().union(*(averages(e) for e in exprs)), key=sp.default_sort_key)
+        self.replacements = {a: sp.Dummy("E") for a in atoms}
+        self.zero_temperature = zero_temperature
+        groups: dict[tuple[sp.Expr, sp.Expr], list[GaussianAverage]] = {}
+        for a in atoms:
+            groups.setdefault((a.mean, a.var), []).append(a)
+        self._groups = []
+        for (mean, var), members in groups.items():
+            moments = sp.lambdify(arguments, [mean, var], modules=AVERAGE_MODULES)
+            standard = [a.integrand.xreplace({a.variable: _H}) for a in members]
+            if zero_temperature:
+                closed = [closed_form(GaussianAverage(g, _H, _MEAN, _VAR)) for g in standard]
+                integrals = (sp.lambdify([_MEAN, _VAR], closed, modules=AVERAGE_MODULES),
+                             sp.lambdify([_MEAN], [g.subs(_H, _MEAN) for g in standard],
+                                         modules=AVERAGE_MODULES))
+            else:
+                integrals = sp.lambdify([_H, *arguments], standard, modules=AVERAGE_MODULES,
+                                        cse=True)
+            self._groups.append((moments, integrals))
+
+    @property
+    def placeholders(self) -> list[sp.Dummy]:
+        return list(self.replacements.values())
+
+    def size_per_row(self, nodes: int) -> int:
+        """Values computed per point: the quadrature nodes at finite T, else one."""
+        return nodes if self._groups and not self.zero_temperature else 1
+
+    def __call__(self, arguments: Sequence[ArrayLike], nodes: int) -> list:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arguments))
+        values = []
+        for moments, integrals in self._groups:
+            mean, var = (np.broadcast_to(np.asarray(v, dtype=float), shape)
+                         for v in moments(*arguments))
+            if self.zero_temperature:
+                closed, at_mean = integrals
+                positive = var > 0
+                inside = closed(mean, np.where(positive, var, 1.0))
+                values += [np.where(positive, c, m)
+                           for c, m in zip(inside, at_mean(mean), strict=True)]
+            else:
+                h, w = quadrature(mean, var, nodes=nodes)
+                on_nodes = [np.asarray(a, dtype=float)[..., None] for a in arguments]
+                values += [np.sum(w * np.broadcast_to(g, h.shape), axis=-1)
+                           for g in integrals(h, *on_nodes)]
+        return values
+
+
 @dataclass(frozen=True)
 class _GaussianGroup:
     """Averages over one Gaussian (same mean and variance): one quadrature rule serves them."""
