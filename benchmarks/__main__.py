@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from theorylab.results import dumps
 
-SECTIONS = ("mc", "grid", "cores", "linear", "multitasking", "lines", "scheduling", "tempering")
+SECTIONS = ("mc", "grid", "cores", "linear", "multitasking", "lines", "scheduling", "tempering",
+            "rsb", "hebbian")
 
 _PROVIDERS = {"cores": ("mc", "run_cores", "table_cores")}
 """Sections served by another section's module: name -> (module, run function, table function)."""

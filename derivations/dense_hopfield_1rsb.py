@@ -443,6 +443,30 @@ def continuous_at_condition(P: int) -> sp.Expr:
     return sp.simplify(J[0, 1] * J[1, 0])
 
 
+@cache
+def at_eigenvalue(P: int):
+    """λ of :func:`continuous_at_condition` compiled for the RS solver's variables: a function
+    ``(m, q, r, alpha, T, nodes=...) -> λ`` on arrays (finite T; ``r`` is used for P = 2 only).
+
+    Evaluated with the split tanh–sinh rule of :class:`derivations.symbolic.GaussianAverages`
+    (the average of sech⁴ is a spike of width T at the field's zero, which that rule resolves).
+    λ > 1: the RS state is unstable to a continuous splitting q₁ − q₀ (the AT line is λ = 1).
+    """
+    from derivations.dense_hopfield import T, q, r
+
+    expr = continuous_at_condition(P).subs(beta, 1 / T)
+    arguments = [m, q, r, alpha, T]
+    averages = symbolic.GaussianAverages([expr], arguments, zero_temperature=False)
+    outer = sp.lambdify([*arguments, *averages.placeholders],
+                        expr.xreplace(averages.replacements), modules="numpy")
+
+    def evaluate(m_, q_, r_, alpha_, T_, nodes: int = symbolic.DEFAULT_NODES):
+        values = [np.asarray(v, dtype=float) for v in (m_, q_, r_, alpha_, T_)]
+        return np.asarray(outer(*values, *averages(values, nodes)), dtype=float)
+
+    return evaluate
+
+
 # --- numerics --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

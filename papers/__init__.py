@@ -15,12 +15,14 @@ _MODULES = {
     "advani-saxe-2017": "papers.advani_saxe_2017",
     "parallel-learning-2023": "papers.parallel_learning_2023",
     "multitasking-2012": "papers.multitasking_2012",
+    "rsb-dense-2022": "papers.rsb_dense_2022",
 }
 _MODELS = {
     "saxe-2014": ("deep-linear",),
     "advani-saxe-2017": ("generalization-dynamics",),
     "parallel-learning-2023": ("multitasking",),
     "multitasking-2012": ("multitasking",),
+    "rsb-dense-2022": ("dense-hopfield",),
 }
 """The models each recipe draws (known without importing the recipe)."""
 

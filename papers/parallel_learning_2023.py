@@ -158,10 +158,12 @@ class Reference:
 
 
 def write_report(out_dir: pathlib.Path, stem: str, title: str, preamble: str,
-                 rows: Sequence[Reference]) -> list[pathlib.Path]:
+                 rows: Sequence[Reference], *, note: str = UNREAD,
+                 spec: str = SPEC) -> list[pathlib.Path]:
     """The reference table as ``<stem>_report.md`` (for reading) and ``<stem>_reference.nc``
     (for programs: spec, ours, difference, tolerance, agrees, stderr; quantity, source, method
-    and basis as strings along ``row``)."""
+    and basis as strings along ``row``). ``note`` (what the references are) and ``spec`` (the
+    spec they come from) go into the data's attributes."""
     ds = xr.Dataset(
         {"spec": ("row", [r.spec for r in rows]), "ours": ("row", [r.ours for r in rows]),
          "difference": ("row", [r.difference for r in rows]),
@@ -172,7 +174,7 @@ def write_report(out_dir: pathlib.Path, stem: str, title: str, preamble: str,
          "method": ("row", [r.method for r in rows]),
          "basis": ("row", [r.basis for r in rows])},
         coords={"quantity": ("row", [r.quantity for r in rows])},
-        attrs={"title": title, "note": UNREAD, "spec": SPEC})
+        attrs={"title": title, "note": note, "spec": spec})
     nc = save_dataset(ds, out_dir, f"{stem}_reference")
     agree = sum(r.agrees for r in rows)
     lines = [f"# {title}: reference values", "", preamble, "",

@@ -104,7 +104,7 @@ def test_diagram_writes_netcdf_png_and_command(capsys, tmp_path):
     assert "diagram dense-hopfield" in ds.attrs["command"]
     # P = 2: the spin glass bifurcates continuously (no spin-glass spinodal, no entropy crisis)
     assert set(ds.attrs["lines"].split(",")) == {"retrieval-spinodal", "retrieval-thermodynamic",
-                                                 "spin-glass"}
+                                                 "retrieval-at", "spin-glass"}
     assert ds.phase.shape == (4, 5)
     # a rerun resumes from the store: same data
     code, _, _ = run(capsys, "diagram", "dense-hopfield", "P=2", "alpha=0:0.2:5", "T=0:1.5:4",

@@ -152,6 +152,42 @@ def test_one_step_capacity_exceeds_rs(P, expected):
     assert not above.converged
 
 
+def test_p3_capacity_fast_path():
+    # The default path: continuation at COARSE_NODES, fold Newton there, finished at the full
+    # nodes; α_c^1RSB(3) = 0.1534435 as by the fixed-step bisection to 1e-5 (0.15344350646,
+    # before the fast path). The evaluation count guards the cost (it was 2704).
+    capacity = rsb.capacity_1rsb(3)
+    assert capacity.alpha_c == pytest.approx(0.1534435, abs=1e-6)
+    assert capacity.alpha_c == pytest.approx(0.15344350646, abs=1e-9)
+    assert "fold" in capacity.method and "retried" not in capacity.method
+    assert str(rsb.COARSE_NODES) in capacity.method and str(rsb.NODES) in capacity.method
+    assert capacity.state.curvature == -math.inf and capacity.state.residual < 1e-8
+    assert capacity.bracket[0] <= capacity.alpha_c <= capacity.bracket[1]
+    assert capacity.bracket[1] - capacity.bracket[0] <= 1e-2 * capacity.alpha_rs
+    assert capacity.evaluations < 2000
+
+
+def test_capacity_falls_back_to_the_bracket(monkeypatch):
+    # A fold Newton that cannot start (NaN) leaves the bracket's lower end, with its state
+    # polished at the full nodes, and a method that says so.
+    monkeypatch.setattr(rsb, "_fold_start", lambda *args: np.full(4, np.nan))
+    alpha_rs = rsb.rs_capacity(3)
+    capacity = rsb._capacity(3, 1e-2, 0.9, rsb.NODES, rsb.COARSE_NODES, rsb.CAPACITY_SCAN[2],
+                             alpha_rs)
+    assert "fold Newton failed" in capacity.method and "lower end" in capacity.method
+    assert capacity.alpha_c == capacity.bracket[0] < 0.1534435 < capacity.bracket[1]
+    assert capacity.state.converged and capacity.state.curvature < 0
+
+
+@pytest.mark.slow
+def test_capacity_coarse_nodes_do_not_change_it():
+    # The continuation at the full nodes (no coarse stage) gives the same fold.
+    fast = rsb.capacity_1rsb(3)
+    full = rsb.capacity_1rsb(3, coarse_nodes=rsb.NODES)
+    assert full.alpha_c == pytest.approx(fast.alpha_c, abs=1e-10)
+    assert "retried" not in full.method
+
+
 @pytest.mark.slow
 def test_p2_capacity_is_steffan_kuehn():
     # Steffan & Kühn (1994): α_c^1RSB = 0.138186 (RS 0.137905); Crisanti–Amit–Gutfreund's 0.144

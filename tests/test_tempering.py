@@ -238,3 +238,77 @@ def test_bad_input_is_refused(kwargs):
     arguments = {"temperatures": [0.5, 1.0], **kwargs}
     with pytest.raises(ParameterError):
         temper(2, 10, 2, rounds=10, **arguments)
+
+
+# --------------------------------------------------------------------------------------------
+# P(q) of the 1RSB spin glass (P = 3) against the 1RSB order parameters
+# --------------------------------------------------------------------------------------------
+
+GLASS_P, GLASS_ALPHA, GLASS_N = 3, 0.2, 32
+GLASS_LADDER = geometric_ladder(0.3, 1.2, 12)
+
+
+@pytest.mark.slow
+def test_overlap_distribution_has_1rsb_peaks():
+    """P = 3, α = 0.2 (beyond α_c^1RSB(3) = 0.153: no retrieval), T = 0.3: the m = 0 glass is
+    1RSB (theorylab.rsb: q0 = 0, q1 = 0.933, θ = 0.536; its static transition is near T = 0.5,
+    where θ → 1), against the RS spin glass (q = 0.638) or the paramagnet (q = 0). Parallel
+    tempering at N = 32, K = round(α N²) = 205, 12 geometric temperatures 0.3 … 1.2 (from below
+    the transition to well above it; swap acceptance ≥ 0.6, ~1800 round trips per run), 16 runs
+    (own patterns each), 20 000 rounds.
+
+    The 1RSB P(q) = θ δ(q − q0) + (1 − θ) δ(q − q1) (no ±q1 pairing: for odd P, H(−σ) ≠ H(σ)).
+    At finite N each δ has the width of the overlap of two configurations: in one state
+    Var q ≤ (1 − q1²)/N (each σ_i^a σ_i^b has mean m_i², variance 1 − m_i⁴ ≤ 1 − q1²), in two
+    different states Var q ≤ 1/N. Allowances: 2 standard deviations, plus for the q1 peak one
+    grid spacing 2/N (the peak is skewed against the bound q ≤ 1): δ1 = 2√((1 − q1²)/N) + 2/N
+    = 0.19, δ0 = 2/√N = 0.35. The RS glass would put most weight within its own width
+    √((1 − q_RS²)/N) = 0.14 of q_RS = 0.638 (measured 0.04), the paramagnet almost none at
+    q ≥ q1/2 (P(z ≥ 2.6) ≈ 0.005; measured 0.82).
+
+    Not asserted, because it does not hold at this N: the weights. The q0 peak carries ≈ 0.18
+    of P(q) (0.15 at N = 48), not θ = 0.54, so ⟨q²⟩ = 0.76 ± 0.05 against the 1RSB
+    θ q0² + (1 − θ) q1² = 0.40: few states dominate each small sample.
+    """
+    from scipy import optimize
+
+    from derivations import dense_hopfield as rs
+    from theorylab import rsb
+
+    T = GLASS_LADDER[0]
+    glass = rsb.solve_1rsb(GLASS_P, GLASS_ALPHA, T, "spin-glass")
+    assert glass.converged and not glass.replica_symmetric
+    assert glass.q0 < 1e-8 and 0 < glass.parisi < 1
+    q0, q1 = glass.q0, glass.q1
+    assert q1 == pytest.approx(0.933, abs=1e-3)
+    params = {"alpha": GLASS_ALPHA, "T": T}
+    equations = rs.equations(GLASS_P)
+    q_rs = optimize.root(lambda x: equations.fixed_point(x, params) - x, [0.0, 0.9],
+                         tol=1e-12).x[1]
+    assert q_rs == pytest.approx(0.638, abs=1e-3)
+
+    N = GLASS_N
+    result = temper(GLASS_P, N, round(GLASS_ALPHA * N * N), GLASS_LADDER, replicas=2, runs=16,
+                    rounds=20_000, seed=1)
+    q, pq = result.q_values, result.q_distribution.mean[0]
+    print("\nP(q) at T = 0.3:",
+          " ".join(f"{a:+.3f}:{p:.4f}" for a, p in zip(q, pq, strict=True) if p > 5e-4))
+    assert result.swap_acceptance.mean.min() > 0.3 and result.round_trips.min() > 100
+
+    high = q >= q1 / 2
+    i_low = int(np.argmax(np.where(high, -1.0, pq)))
+    i_high = int(np.argmax(np.where(high, pq, -1.0)))
+    centroid_low = (q[~high] @ pq[~high]) / pq[~high].sum()
+    centroid_high = (q[high] @ pq[high]) / pq[high].sum()
+    delta_0 = 2 / math.sqrt(N)
+    delta_1 = 2 * math.sqrt((1 - q1**2) / N) + 2 / N
+    # two maxima at q0 and q1 (mode and centroid of each)
+    assert abs(q[i_low] - q0) <= delta_0 and abs(centroid_low - q0) <= delta_0
+    assert abs(q[i_high] - q1) <= delta_1 and abs(centroid_high - q1) <= delta_1
+    # separated: a deep dip between them
+    assert pq[i_low:i_high + 1].min() < 0.25 * min(pq[i_low], pq[i_high])
+    # both peaks carry weight (the paramagnet has none at q >= q1/2)
+    assert pq[~high].sum() > 0.05 and pq[high].sum() > 0.3
+    # not the RS glass: q_RS is outside both allowances, and its window is nearly empty
+    assert abs(q_rs - q1) > delta_1 and abs(q_rs - q0) > delta_0
+    assert pq[np.abs(q - q_rs) <= math.sqrt((1 - q_rs**2) / N)].sum() < 0.15

@@ -70,6 +70,8 @@ def diagram(model: str, *, executor=None, store=None, progress: bool = False, **
         spacing = np.geomspace if name in m.log_axes else np.linspace
         axes[name] = (spacing(*value) if isinstance(value, tuple) and len(value) == 3
                       else np.asarray(value, dtype=float))
+        if m.parameter(name).kind == "int":  # as the CLI's ranges: rounded, each value once
+            axes[name] = np.unique(np.round(axes[name]))
         if axes[name].size < 2:
             raise ParameterError(f"{name} needs two values or more (for one, use cut)")
         for v in axes[name]:

@@ -494,6 +494,11 @@ def _figure_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dpi", type=int, help="resolution of PNG figures (default 200)")
 
 
+def _ansatz_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ansatz", help="replica ansatz of a model that offers one (dense-hopfield: "
+                   "rs, the default, or 1rsb); the same as the parameter ansatz=...")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="theorylab", description="Replica theory of neural networks, "
                      "checked against simulations.")
@@ -504,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_models)
 
     p = sub.add_parser("solve", help="solve at one point")
+    _ansatz_argument(p)
     p.add_argument("model")
     p.add_argument("params", nargs="*", metavar="key=value")
     p.add_argument("--phase", help="solve this phase's branch instead of the thermodynamic state")
@@ -511,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_solve)
 
     p = sub.add_parser("line", help="locate a transition line")
+    _ansatz_argument(p)
     p.add_argument("model")
     p.add_argument("name")
     p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
@@ -523,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "JSON, and the command")
     p.add_argument("model")
     p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
+    _ansatz_argument(p)
     p.add_argument("--preset")
     p.add_argument("--out", help="output folder (default MODEL-diagram; its parent must exist)")
     p.add_argument("--workers", type=int, help="local processes (default: all cores)")
@@ -549,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_plot)
 
     p = sub.add_parser("cut", help="every branch along one control parameter")
+    _ansatz_argument(p)
     p.add_argument("model")
     p.add_argument("params", nargs="*", metavar="key=value|key=start:stop:num")
     fmt = p.add_mutually_exclusive_group()
@@ -597,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(argv)
         args.argv = argv
+        if getattr(args, "ansatz", None) is not None:
+            args.params.append(f"ansatz={args.ansatz}")
         return args.run(args)
     except ParameterError as err:
         print(f"theorylab: error: {err}", file=sys.stderr)

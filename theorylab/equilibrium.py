@@ -589,10 +589,13 @@ def _ops(problem: Problem, sys_: System, x: np.ndarray, point: Mapping[str, floa
 
 
 # What vanishes on a line of each zero-crossing kind: the stability eigenvalue of the branch
-# minus one (continuous), or the branch's entropy (entropy: where an approximation's branch
-# stops being admissible, e.g. the RS paramagnet's entropy crisis).
+# minus one (continuous), the branch's entropy (entropy: where an approximation's branch
+# stops being admissible, e.g. the RS paramagnet's entropy crisis), or its AT eigenvalue minus
+# one (at: the RS state turns unstable against replica symmetry breaking; an order parameter
+# ``lambda_at`` the model's systems report).
 _TEST_QUANTITY = {"continuous": ("eig", 1.0, "stability eigenvalue crosses one"),
-                  "entropy": ("entropy", 0.0, "entropy crosses zero")}
+                  "entropy": ("entropy", 0.0, "entropy crosses zero"),
+                  "at": ("lambda_at", 1.0, "AT eigenvalue crosses one")}
 
 
 def zero_crossing_point(problem: Problem, kind: str, branch: str, fixed: str, value: float,
@@ -977,6 +980,7 @@ class EquilibriumModel(Model):
         ds.attrs.update({
             "model": self.name, "title": self.diagram_title(others),
             "parameters": json.dumps(others), "axes": f"{xname},{yname}",
+            "log_axes": ",".join(a for a in (xname, yname) if a in self.log_axes),
             "phases": ",".join(ph.name for ph in self.phase_list),
             "lines": ",".join(names), "line_kinds": ",".join(self.lines[n].kind for n in names),
             "needs_entropy": ",".join(ph.name for ph in self.phase_list if ph.needs_entropy),
@@ -1183,8 +1187,10 @@ class Segment:
     message: str
 
 
-def _branch_functions(problem: Problem, sys_: System, a_name: str, b_name: str):
-    """F(x, a, b), dF/dx and f(x, a, b) of one point of ``sys_`` (for :mod:`theorylab.curves`);
+def _branch_functions(problem: Problem, sys_: System, a_name: str, b_name: str,
+                      test: str = "entropy"):
+    """F(x, a, b), dF/dx, f(x, a, b) and the test quantity ``test`` (the entropy, or an order
+    parameter the system reports) of one point of ``sys_`` (for :mod:`theorylab.curves`);
     NaN outside the parameters' domains (and at T <= 0: the finite-T system)."""
     bounds = [problem.bounds.get(k, (-np.inf, np.inf)) for k in (a_name, b_name)]
 
@@ -1223,10 +1229,16 @@ def _branch_functions(problem: Problem, sys_: System, a_name: str, b_name: str):
     def f(x, a, b):
         return thermodynamics(x, a, b)[0]
 
-    def entropy(x, a, b):
-        return thermodynamics(x, a, b)[1]
+    def quantity(x, a, b):
+        if test == "entropy":
+            return thermodynamics(x, a, b)[1]
+        p = params(a, b)
+        if p is None:
+            return np.nan
+        with np.errstate(all="ignore"):
+            return float(sys_.order_parameters(x[:, None], p)[test][0])
 
-    return F, jac, f, entropy
+    return F, jac, f, quantity
 
 
 def _subspace(F, x: np.ndarray, ab: Sequence[float], sys_: System,
@@ -1263,9 +1275,9 @@ def _subspace(F, x: np.ndarray, ab: Sequence[float], sys_: System,
 
 def _reduced(functions, x0: np.ndarray, groups: list[list[int]]):
     """The functions of a branch restricted to its invariant subspace (:func:`_subspace`):
-    (F, dF/dz, f, entropy) of the reduced state z (one variable per group) and the embedding
-    z -> x."""
-    F, jac, f, entropy = functions
+    (F, dF/dz, f, test quantity) of the reduced state z (one variable per group) and the
+    embedding z -> x."""
+    F, jac, f, test = functions
     first = [g[0] for g in groups]
     # dz_g/dx summed over a group: column h of the reduced Jacobian adds the columns of group h
     columns = np.zeros((x0.size, len(groups)))
@@ -1281,7 +1293,7 @@ def _reduced(functions, x0: np.ndarray, groups: list[list[int]]):
     return (lambda z, a, b: F(embed(z), a, b)[first],
             lambda z, a, b: (jac(embed(z), a, b) @ columns)[first],
             lambda z, a, b: f(embed(z), a, b),
-            lambda z, a, b: entropy(embed(z), a, b)), embed
+            lambda z, a, b: test(embed(z), a, b)), embed
 
 
 def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: str,
@@ -1298,7 +1310,8 @@ def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: st
     if not state:
         return None
     sys_ = problem.systems(problem.at_zero_temperature(a_name, b_name), problem.settings.nodes)
-    full = _branch_functions(problem, sys_, a_name, b_name)
+    quantity, level, _ = _TEST_QUANTITY.get(recipe.kind, ("entropy", 0.0, ""))
+    full = _branch_functions(problem, sys_, a_name, b_name, quantity)
     ab = [point[a_name], point[b_name]]
     reduced = []
     for x in state.values():
@@ -1309,7 +1322,7 @@ def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: st
         (g1, z1, e1), (g2, z2, e2) = reduced
         G = curves.crossing_system(g1[0], z1.size, g2[0], z2.size, g1[2], g2[2])
         return G, np.concatenate([z1, z2, ab]), ((e1, z1.size), (e2, z2.size))
-    ((F, jac, _, entropy), z, embed), = reduced
+    ((F, jac, _, test), z, embed), = reduced
     y0 = np.concatenate([z, ab])
     n = z.size
     if recipe.kind in ("spinodal", "first-order"):
@@ -1320,9 +1333,19 @@ def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: st
     else:
         def equations(y):
             z, a, b = y[:n], y[n], y[n + 1]
-            return np.append(F(z, a, b) - z, entropy(z, a, b))
+            return np.append(F(z, a, b) - z, test(z, a, b) - level)
 
-        G = curves.System(equations, kind=recipe.kind, size=n + 2)
+        def turned_unstable(previous: np.ndarray, current: np.ndarray) -> str | None:
+            """A zero crossing holds on the branch only while it is locally stable: past a fold
+            the augmented system goes on along the unstable branch."""
+            with np.errstate(all="ignore"):
+                J = jac(current[:n], current[n], current[n + 1])
+            if J.size == 0:  # every variable held (e.g. a paramagnet): nothing to lose
+                return None
+            radius = np.max(np.abs(np.linalg.eigvals(J))) if np.all(np.isfinite(J)) else np.inf
+            return "branch unstable" if radius >= 1.0 + MARGINAL else None
+
+        G = curves.System(equations, kind=recipe.kind, size=n + 2, stop=turned_unstable)
     return G, y0, ((embed, n),)
 
 

@@ -27,7 +27,8 @@ class LineInfo:
         ``"spinodal"`` (a branch ends), ``"first-order"`` (free energies cross),
         ``"continuous"`` (an order parameter or a stability eigenvalue goes to zero),
         ``"entropy"`` (a branch's entropy crosses zero: where an approximation stops being
-        admissible), or ``"time"`` (a characteristic time along a trajectory, for dynamics
+        admissible), ``"at"`` (a branch's AT eigenvalue crosses one: replica symmetry breaks),
+        or ``"time"`` (a characteristic time along a trajectory, for dynamics
         models).
     description
         What the line is, with the paper's equation.

@@ -91,7 +91,7 @@ class Parameter:
             raise bad from None
         if math.isnan(number) or (math.isinf(number) and not self.allow_inf):
             raise bad
-        if kind is int:
+        if kind is int and not math.isinf(number):
             if isinstance(value, bool) or not number.is_integer():
                 raise bad
             number = int(number)
@@ -169,8 +169,9 @@ def parse_axis(parameter: Parameter, text: str, log: bool = False) -> np.ndarray
         if start <= 0 or stop <= 0:
             raise ParameterError(f"{parameter.name} is a logarithmic axis: its range needs "
                                  f"start > 0 and stop > 0 (got {text!r})")
-        return np.geomspace(start, stop, num)
-    values = np.linspace(start, stop, num)
+        values = np.geomspace(start, stop, num)
+    else:
+        values = np.linspace(start, stop, num)
     if parameter.kind == "int":
         return np.unique(np.round(values).astype(int))
     return values

@@ -45,7 +45,8 @@ WIDTH = 6.5
 
 PHASE_COLOURS = ("#9ecae1", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fff7bc", "#fcc5c0")
 PARAMAGNET_COLOUR = "#ececec"  # a phase named paramagnet is grey in every model
-LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":", "entropy": "-."}
+LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":", "entropy": "-.",
+               "at": (0, (5, 1, 1, 1, 1, 1))}
 LINE_COLOURS = ("#08519c", "#a50f15", "#006d2c", "#54278f", "#252525")
 EXCLUDED_COLOUR = "#bdbdbd"
 
@@ -321,6 +322,9 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> l
     drawn = _lines(ax, ds, xname, yname)
     ax.set_xlim(x.min(), x.max())
     ax.set_ylim(y.min(), y.max())
+    for name, set_scale in ((xname, ax.set_xscale), (yname, ax.set_yscale)):
+        if name in ds.attrs.get("log_axes", "").split(","):
+            set_scale("log")
     parameters = json.loads(ds.attrs.get("parameters", "{}"))
     ax.set_xlabel(axis_label(xname, parameters))
     ax.set_ylabel(axis_label(yname, parameters))
@@ -352,7 +356,9 @@ def _lines(ax, ds, xname: str, yname: str) -> list[tuple[np.ndarray, np.ndarray]
         lx, ly = _drawn(ds, line, xname), _drawn(ds, line, yname)
         if np.isfinite(lx).any():
             label = line if kind in line else f"{line} ({kind})"
-            ax.plot(lx, ly, LINE_STYLES.get(kind, "-"), lw=1.8,
+            sampled = np.isfinite(lx).sum() < 8  # a few located points: show them
+            ax.plot(lx, ly, linestyle=LINE_STYLES.get(kind, "-"), lw=1.8,
+                    marker="o" if sampled else None, ms=5,
                     color=LINE_COLOURS[k % len(LINE_COLOURS)], label=label)
             drawn.append((lx, ly))
     return drawn

@@ -41,11 +41,15 @@ root (x, μ, α) of
 
     G(x; α, μ) = 0,    μ ∂f/∂μ = 0,    det ∂G/∂x = 0,                                  (3)
 
-found by Newton (:func:`capacity_1rsb`) from the last state of a continuation in α (previous
-state as start, step halved where no maximising state is found: bisection on existence), and
-accepted if it lies in the continuation's final bracket. Close to α_c the window is narrow
-(P = 3, α = 0.1534: μ* within 0.01 of its edge), so μ grids coarser than that lose the branch
-early.
+found by Newton (:func:`capacity_1rsb`) at the end of a continuation in α, and accepted if it
+lies in the continuation's final bracket. Close to α_c the window is narrow (P = 3, α = 0.1534:
+μ* within 0.01 of its edge), so μ grids coarser than that lose the branch early; the
+continuation therefore follows the joint root (x, ln μ) of (1)–(2), which is smooth through
+the fold (det J ≠ 0 there): past α_c it is the minimum of f̄ (curvature > 0), and 1/curvature =
+det ∂G/∂x / det J crosses zero linearly at α_c, which starts the fold Newton. The continuation
+and a first fold Newton run at coarse quadrature (:data:`COARSE_NODES`), the fold is finished
+at the full nodes; where that fails the whole is repeated at the full nodes, and last the
+original fixed-step continuation with bisection to 1e-5 (:func:`_capacity_bisection`).
 """
 
 from __future__ import annotations
@@ -365,7 +369,8 @@ def _rs_state(P, alpha, phase, x_guess, counter, method) -> RSBState:
                     counter.calls, method)
 
 
-def _scan(eq, project, base, alpha, name, T, phase, x0, counter):
+def _scan(eq, project, base, alpha, name, T, phase, x0, counter, points=SCAN_POINTS,
+          xatol=1e-8):
     """The maximiser of f̄ over ln p on the sheet of solutions reached from the RS end.
 
     The grid runs from large p (RS end) down with warm starts from the last point kept; a
@@ -373,12 +378,12 @@ def _scan(eq, project, base, alpha, name, T, phase, x0, counter):
     is skipped, so the sheet followed is the one the scan entered, never another sheet or
     phase reached by a warm start from outside its window (spec §6). The best grid point is
     refined by a bounded maximisation of f̄ over ln p between its grid neighbours (inner
-    solves warm-started from it).
+    solves warm-started from it) to ``xatol`` in ln p.
 
     Returns (p, x), ("rs", x) if f̄ is largest at the RS end, or (None, None).
     """
     lo, hi = MU_RANGE if T == 0 else THETA_RANGE
-    grid = np.geomspace(hi, lo, SCAN_POINTS)
+    grid = np.geomspace(hi, lo, points)
     found = []
     for i, p in enumerate(grid):
         f, x = _reduced(eq, project, base, alpha, name, p, x0, phase, counter)
@@ -400,7 +405,7 @@ def _scan(eq, project, base, alpha, name, T, phase, x0, counter):
         return -value if math.isfinite(value) else -f + 1.0
 
     best = optimize.minimize_scalar(minus_f, bounds=(math.log(lower), math.log(upper)),
-                                    method="bounded", options={"xatol": 1e-8})
+                                    method="bounded", options={"xatol": xatol})
     _, x_best = _reduced(eq, project, base, alpha, name, math.exp(best.x), x, phase, counter)
     return (math.exp(best.x), x_best) if x_best is not None else (p, x)
 
@@ -509,29 +514,348 @@ def rs_capacity(P: int) -> float:
     return float(-best.fun)
 
 
-def capacity_1rsb(P: int, *, tol: float = 1e-5, start_fraction: float = 0.9,
-                  nodes: tuple[int, int] = NODES) -> Capacity:
+COARSE_NODES = (48, 32)
+"""Quadrature nodes (outer, inner per half) of the continuation in α of :func:`capacity_1rsb`:
+its states only start the fold Newton, which is then finished at the full nodes (at P = 3 they
+move the fold by ~1e-5 relative; the default nodes agree with twice as many to ~1e-10)."""
+
+CAPACITY_SCAN = (13, 1e-3, (32, 24))
+"""Grid points, ln μ tolerance and quadrature nodes of the μ scan that finds the continuation's
+first state (it only has to land on the sheet connected to RS: the joint Newton polishes μ)."""
+
+
+def _joint_columns(eq, project, base, alpha, name, counter):
+    """H of :func:`_joint_residual` at every column of Y (shape (n + 1, k)): one batched call of
+    the map and one of the stationarity (each column counted as two evaluations)."""
+    def H(Y):
+        n = Y.shape[0] - 1
+        X = np.stack([project(Y[:n, k]) for k in range(Y.shape[1])], axis=1)
+        p = np.exp(Y[n])
+        params = _params(base, alpha, name, p)
+        counter.calls += 2 * Y.shape[1]
+        g = eq.fixed_point(X, params) - Y[:n]
+        return np.vstack([g, eq.stationarity(X, params)[-1] * p])
+    return H
+
+
+def _newton_state(eq, project, base, name, P, alpha, phase, y0, how, counter, jacobian=None,
+                  h=1e-5, maxiter=12):
+    """Newton on (1)–(2) in y = (x, ln μ) at T = 0: (state, J). The continuation's solver
+    (cheaper than :func:`_polish`'s hybr, same acceptance tests).
+
+    With a ``jacobian`` (the previous state's J) first chord steps (one point each) while the
+    residual at least halves; then Newton with the central-difference Jacobian of
+    :func:`_curvature` (step h·max(1, |y_j|)), H at y and its 2(n + 1) neighbours in one batched
+    call, whose last J (at the root) gives the curvature det J / det ∂G/∂x.
+    """
+    H = _joint_columns(eq, project, base, alpha, name, counter)
+    y = np.array(y0, dtype=float)
+    m = y.size
+    residual, J = math.inf, None
+    with np.errstate(all="ignore"):
+        previous, best = math.inf, y
+        for _ in range(8 if jacobian is not None else 0):
+            r = H(y[:, None])[:, 0]
+            residual = float(np.max(np.abs(r)))
+            if not residual <= 0.5 * previous:
+                y = best  # chord stalled or diverged: Newton from its best point
+                break
+            if residual <= 1e-3 * TOL:
+                break
+            previous, best = residual, y
+            y = y - np.linalg.solve(jacobian, r)
+        for _ in range(maxiter):
+            steps = h * np.maximum(1.0, np.abs(y))
+            Y = np.repeat(y[:, None], 2 * m + 1, axis=1)
+            Y[np.arange(m), 1 + 2 * np.arange(m)] += steps
+            Y[np.arange(m), 2 + 2 * np.arange(m)] -= steps
+            HY = H(Y)
+            r = HY[:, 0]
+            J = (HY[:, 1::2] - HY[:, 2::2]) / (2 * steps)
+            residual = float(np.max(np.abs(r)))
+            if not np.isfinite(residual) or residual <= 1e-3 * TOL:
+                break
+            try:
+                y = y - np.linalg.solve(J, r)
+            except np.linalg.LinAlgError:
+                residual = math.inf
+                break
+            if not (np.all(np.isfinite(y)) and abs(y[-1]) < 50):  # diverged (μ off the scale)
+                residual = math.inf
+                break
+    x, p = project(y[:-1]), math.exp(y[-1]) if abs(y[-1]) < 50 else math.nan
+    n = m - 1
+    ok = np.isfinite(residual) and residual <= TOL and _in_phase(x, phase)
+    curvature = float(np.linalg.det(J) / np.linalg.det(J[:n, :n])) if ok else math.nan
+    f = float(eq.free_energy(x, _params(base, alpha, name, p))) if ok else math.nan
+    overlaps = dict(zip(eq.variables, map(float, x), strict=True))
+    method = f"{how}; Newton on (x, ln mu), central-difference Jacobian"
+    if not ok:
+        method += ": left the phase" if np.isfinite(residual) and residual <= TOL else \
+            ": Newton failed"
+    elif curvature >= 0:
+        method += "; not a maximum of f-bar"
+    return RSBState(P, alpha, 0.0, phase, overlaps, p, f, bool(ok and curvature < 0), residual,
+                    curvature, counter.calls, method), J
+
+
+def _state(eq, project, base, name, P, alpha, y0, how, counter, jacobian):
+    """A T = 0 retrieval state from y0 = (x, ln μ): :func:`_newton_state`, and :func:`_polish`'s
+    hybr where Newton does not converge (P = 2 at μ ~ 100, where the central differences of
+    the Newton Jacobian are poorly conditioned). Returns (state, J or None)."""
+    state, J = _newton_state(eq, project, base, name, P, alpha, "retrieval", y0, how, counter,
+                             jacobian)
+    if state.converged or (state.residual <= TOL and math.isfinite(state.curvature)):
+        return state, J
+    if not np.all(np.isfinite(y0)) or abs(y0[-1]) >= 50:
+        return state, None
+    return _polish(eq, project, base, name, P, alpha, 0.0, "retrieval", project(y0[:-1]),
+                   math.exp(y0[-1]), how + "; Newton failed, hybr", counter), None
+
+
+def _fold_system(eq, project, base, name, n, counter, h=1e-5):
+    """(3) as a function of y = (x, ln μ, α): G = 0, μ ∂f/∂μ = 0, det ∂G/∂x = 0, with ∂G/∂x by
+    central differences (step h·max(1, |x_j|)); G at x and at its 2n neighbours in one batched
+    call of the compiled map (each point counted as an evaluation)."""
+    def fold(y):
+        x, p, a = project(y[:n]), math.exp(y[n]), y[n + 1]
+        params = _params(base, a, name, p)
+        steps = h * np.maximum(1.0, np.abs(y[:n]))
+        points = np.repeat(y[:n, None], 2 * n + 1, axis=1)
+        for j in range(n):
+            points[j, 1 + 2 * j] += steps[j]
+            points[j, 2 + 2 * j] -= steps[j]
+        projected = np.stack([project(points[:, k]) for k in range(2 * n + 1)], axis=1)
+        G = eq.fixed_point(projected, params) - points
+        counter.calls += 2 * n + 2
+        slope = eq.stationarity(x, params)[-1] * p
+        jacobian = (G[:, 1::2] - G[:, 2::2]) / (2 * steps)
+        return np.concatenate([G[:, 0], [slope, np.linalg.det(jacobian)]])
+    return fold
+
+
+def _forward_jacobian(fun, y, f0, eps=1e-7):
+    J = np.empty((f0.size, y.size))
+    for j in range(y.size):
+        step = np.zeros(y.size)
+        step[j] = eps * max(1.0, abs(y[j]))
+        J[:, j] = (fun(y + step) - f0) / step[j]
+    return J
+
+
+def _fold_start(states, beyond, lo, hi):
+    """Start of the fold Newton: (x, ln μ, α) linear in α through two states, at the α where
+    1/curvature (= det ∂G/∂x / det J, smooth through the fold, module docstring) vanishes, α
+    clipped to [lo, hi]. The two states are the last maximising one and the first past the fold
+    (curvature > 0) if the continuation found one, else the last two maximising ones."""
+    def vector(s):
+        return np.array([*s.overlaps.values(), math.log(s.parisi), s.alpha])
+    last = states[-1]
+    other = beyond if beyond is not None else (states[-2] if len(states) > 1 else None)
+    if other is None:
+        return vector(last)
+    u, v = 1 / last.curvature, 1 / other.curvature
+    if not (math.isfinite(u) and math.isfinite(v)) or u == v:
+        return vector(last)
+    t = u / (u - v)  # fraction of the way from last to other
+    y = vector(last) + t * (vector(other) - vector(last))
+    a = min(max(y[-1], lo), hi)
+    t = (a - last.alpha) / (other.alpha - last.alpha)
+    return vector(last) + t * (vector(other) - vector(last))
+
+
+BISECTION_TOL = 1e-5
+"""Bracket width (relative to α_c^RS) of :func:`_capacity_bisection`, the last resort of
+:func:`capacity_1rsb` (P = 2: ~27000 evaluations)."""
+
+
+def capacity_1rsb(P: int, *, tol: float = 1e-2, start_fraction: float = 0.9,
+                  nodes: tuple[int, int] = NODES,
+                  coarse_nodes: tuple[int, int] = COARSE_NODES) -> Capacity:
     """α_c^1RSB(P) at T = 0: the end of the 1RSB retrieval branch (module docstring, (3)).
+
+    1. First state: μ scan (:data:`CAPACITY_SCAN`) at ``start_fraction`` α_c^RS, moving up by
+       5 % while the state is RS (μ = ∞).
+    2. Continuation in α at ``coarse_nodes``, each joint solve started from the linear
+       extrapolation of (x, ln μ) through the last two states, solved by Newton (chord steps
+       with the previous state's Jacobian, then central differences: :func:`_newton_state`);
+       the step grows by 1.5 after a maximising state and is halved (bisection) once a step
+       finds none (Newton failed, or a state past the fold, curvature > 0), until the bracket
+       (last α with a maximising state, first α without) is narrower than ``tol`` α_c^RS.
+    3. Fold Newton at ``coarse_nodes``: hybr on (3) from the point where 1/curvature,
+       interpolated linearly in α between the bracket's states, vanishes (:func:`_fold_start`).
+    4. Fold Newton at ``nodes`` from that root: chord iterations with the coarse root's
+       Jacobian (forward differences), hybr if they stall.
+
+    The scan runs at the nodes of :data:`CAPACITY_SCAN`. Coarse nodes can move μ* a lot where
+    q₀ is close to 1 (P = 6: μ* = 7.6 at the default nodes, 5.7 at (48, 32), 1.8 at (32, 24))
+    and lose the branch: if steps 1–4 do not end on the fold, they are repeated with the scan
+    and the continuation at ``nodes``, and if that fails too (P = 2, where μ* ~ 100 and the
+    Newton continuation loses the branch near α = 0.13) by :func:`_capacity_bisection`, the
+    fixed-step continuation with bisection to :data:`BISECTION_TOL` (~27 000 evaluations at
+    P = 2). ``method`` says which.
 
     Parameters
     ----------
     P
         Interaction order.
     tol
-        Width of the final bracket of the continuation (bisection on existence), relative to
-        α_c^RS.
+        Width of the continuation's final bracket, relative to α_c^RS.
     start_fraction
         The continuation starts at this fraction of the RS capacity (scan of μ there).
     nodes
-        Quadrature nodes (outer, inner per half) of the nested averages.
+        Quadrature nodes (outer, inner per half) of the fold at which α_c is returned.
+    coarse_nodes
+        Quadrature nodes of the continuation and the first fold Newton (:data:`COARSE_NODES`).
 
     Returns
     -------
     Capacity
-        α_c from the fold system (3) if its Newton root lies in the bracket, else the bracket's
-        lower end (method says which).
+        α_c from the fold system (3) at ``nodes`` if its root lies in the bracket (widened by
+        the coarse/full node difference, 1e-3 α_c^RS), else the bracket's lower end with the
+        state there polished at ``nodes`` (``method`` says which).
     """
     alpha_rs = rs_capacity(P)
+    first = _capacity(P, tol, start_fraction, nodes, coarse_nodes, CAPACITY_SCAN[2], alpha_rs)
+    def on_fold(capacity):  # only the fold's state carries curvature −inf
+        return capacity.state is not None and capacity.state.curvature == -math.inf
+
+    if on_fold(first):
+        return first
+    if coarse_nodes == nodes and CAPACITY_SCAN[2] == nodes:
+        return first
+    retry = _capacity(P, tol, start_fraction, nodes, nodes, nodes, alpha_rs)
+    method = f"at {coarse_nodes} nodes: {first.method}; retried at {nodes} nodes: {retry.method}"
+    evaluations = first.evaluations + retry.evaluations
+    if on_fold(retry):
+        return replace(retry, evaluations=evaluations, method=method)
+    slow = _capacity_bisection(P, BISECTION_TOL, start_fraction, nodes, alpha_rs)
+    return replace(slow, evaluations=evaluations + slow.evaluations,
+                   method=f"{method}; retried by {slow.method}")
+
+
+def _capacity(P, tol, start_fraction, nodes, coarse_nodes, scan_nodes, alpha_rs) -> Capacity:
+    """Steps 1–4 of :func:`capacity_1rsb`, the scan at ``scan_nodes``."""
+    counter = _Counter()
+    project = _domain(P, 0.0)
+    coarse, base, name = _problem(P, 0.0, coarse_nodes)
+    scan_eq, _, _ = _problem(P, 0.0, scan_nodes)
+    n = len(coarse.variables)
+
+    # 1. the first finite-μ state
+    alpha = start_fraction * alpha_rs
+    x0 = _default_start(P, alpha, 0.0, "retrieval")
+    state = None
+    while alpha < alpha_rs * (1 + 1e-12):
+        p0, x = _scan(scan_eq, project, base, alpha, name, 0.0, "retrieval", x0, counter,
+                      *CAPACITY_SCAN[:2])
+        if p0 is None:
+            break
+        if p0 != "rs":
+            state, jacobian = _state(coarse, project, base, name, P, alpha,
+                                     np.append(x, math.log(p0)), "start: scan", counter, None)
+            break
+        x0, alpha = x, alpha * 1.05  # RS here: move on to where μ* is finite
+    if state is None or not state.converged:
+        return Capacity(P, math.nan, state, (math.nan, math.nan), alpha_rs,
+                        f"no finite-mu retrieval state near alpha = {alpha:g}", counter.calls)
+
+    # 2. continuation and bisection on existence, coarse nodes
+    states, beyond, failed = [state], None, []
+    lo, hi = state.alpha, math.inf  # hi: a state past the fold (certain end), else inf
+    step, grow = 0.02 * alpha_rs, 1.5
+    for _ in range(100):
+        upper = min([f for f in failed if f > lo], default=hi)  # first α without a state
+        if upper - lo <= tol * alpha_rs:
+            break
+        a = min(lo + step, (lo + upper) / 2)
+        vectors = [np.array([*s.overlaps.values(), math.log(s.parisi)]) for s in states[-2:]]
+        guess = vectors[-1]
+        if len(states) > 1:
+            guess = vectors[1] + (a - states[-1].alpha) / (states[-1].alpha - states[-2].alpha) \
+                * (vectors[1] - vectors[0])
+        trial, trial_jacobian = _newton_state(coarse, project, base, name, P, a, "retrieval",
+                                              guess, f"start: extrapolated to alpha = {a:g}",
+                                              counter, jacobian)
+        if trial.converged:
+            states.append(trial)
+            jacobian = trial_jacobian
+            lo, step = a, grow * step
+            continue
+        # no maximising state at a: halve the step, and stop growing it
+        failed.append(a)
+        step, grow = (a - lo) / 2, 1.0
+        past = trial.residual <= TOL and _in_phase(np.array(list(trial.overlaps.values())),
+                                                  "retrieval")
+        if past and 0 < trial.curvature < math.inf:  # past the fold: the branch ends below a
+            hi, beyond = a, trial
+    bracket = (lo, min([f for f in failed if f > lo], default=hi))
+    if beyond is not None and beyond.alpha != bracket[1]:
+        beyond = None  # only a past-fold state at the bracket's upper end starts the fold
+    lo, hi = bracket
+    bisection = (f"continuation in alpha at {coarse_nodes} nodes ({len(states)} states), "
+                 f"bisection on existence to {tol:g} alpha_rs")
+
+    # 3. fold Newton at coarse nodes, 4. at full nodes
+    fold_coarse = _fold_system(coarse, project, base, name, n, counter)
+    y0 = _fold_start(states, beyond, lo, hi)
+    with np.errstate(all="ignore"):
+        sol = optimize.root(fold_coarse, y0, method="hybr", tol=1e-12, options={"eps": 1e-10})
+    y = sol.x
+    full, _, _ = _problem(P, 0.0, nodes)
+    fold = _fold_system(full, project, base, name, n, counter)
+    with np.errstate(all="ignore"):
+        newton = "fold Newton failed at coarse nodes"
+        residual = math.inf
+        coarse_residual = float(np.max(np.abs(fold_coarse(y))))
+        if np.all(np.isfinite(y)) and coarse_residual < 1e-6:
+            jacobian = _forward_jacobian(fold_coarse, y, fold_coarse(y))
+            F, iteration = fold(y), 0
+            try:
+                for iteration in range(1, 31):  # noqa: B007
+                    y = y - np.linalg.solve(jacobian, F)
+                    F = fold(y)
+                    residual = float(np.max(np.abs(F)))
+                    if not residual >= 1e-11:  # converged, or NaN: hybr below
+                        break
+            except np.linalg.LinAlgError:
+                residual = math.inf
+            newton = f"chord Newton ({iteration} steps, coarse Jacobian)"
+            if not residual < 1e-9:
+                sol = optimize.root(fold, y, method="hybr", tol=1e-12, options={"eps": 1e-10})
+                y = sol.x
+                residual = float(np.max(np.abs(fold(y))))
+                newton += " stalled, then hybr"
+    a = float(y[n + 1])
+    x, p = project(y[:n]), math.exp(y[n]) if abs(y[n]) < 50 else math.nan
+    # the bracket is at coarse nodes: allow their shift of the fold (~1e-5 α_rs) with margin
+    margin = 1e-3 * alpha_rs
+    if bracket[0] - margin <= a <= bracket[1] + margin and residual < 1e-8 and \
+            x[0] > RETRIEVAL_OVERLAP:
+        overlaps = dict(zip(full.variables, map(float, x), strict=True))
+        end = RSBState(P, a, 0.0, "retrieval", overlaps, p,
+                       float(full.free_energy(x, _params(base, a, name, p))), True, residual,
+                       -math.inf, counter.calls,
+                       f"fold (3): G = 0, mu df/dmu = 0, det dG/dx = 0 on (x, ln mu, alpha): "
+                       f"hybr at {coarse_nodes} nodes, {newton} at {nodes} nodes")
+        return Capacity(P, a, end, bracket, alpha_rs,
+                        f"{bisection}, then Newton on the fold system (3) at {coarse_nodes} "
+                        f"nodes and {newton} at {nodes} nodes (residual {residual:.1e})",
+                        counter.calls)
+    last = states[-1]
+    state = _polish(full, project, base, name, P, last.alpha, 0.0, "retrieval",
+                    np.array(list(last.overlaps.values())), last.parisi,
+                    f"start: state at {coarse_nodes} nodes", counter)
+    return Capacity(P, state.alpha, state, bracket, alpha_rs,
+                    f"{bisection} (fold Newton failed: {newton}, alpha = {a:.6g}, residual "
+                    f"{residual:.1e}); the bracket's lower end", counter.calls)
+
+
+def _capacity_bisection(P, tol, start_fraction, nodes, alpha_rs) -> Capacity:
+    """The slow, robust path of :func:`capacity_1rsb`: continuation in α from the scanned state
+    at ``start_fraction`` α_c^RS by :func:`solve_1rsb` (hybr from the previous state, fixed step
+    0.02 α_c^RS halved where no maximising state is found) down to a bracket of ``tol`` α_c^RS,
+    then hybr on the fold system (3) from the bracket's lower state, all at ``nodes``."""
     eq, base, name = _problem(P, 0.0, nodes)
     project, counter = _domain(P, 0.0), _Counter()
     alpha = start_fraction * alpha_rs

@@ -31,6 +31,7 @@ the learning threshold of the exact average (continuation in integer M), the T -
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,8 +40,17 @@ from functools import cache
 import numpy as np
 
 from theorylab import gaussian, lazy
-from theorylab.equilibrium import EquilibriumModel, LineRecipe, Phase, Settings, Undefined
-from theorylab.parameters import Parameter, ParameterError
+from theorylab.equilibrium import (
+    EquilibriumModel,
+    LineRecipe,
+    Phase,
+    Settings,
+    Undefined,
+    VerifyPoint,
+    verify_points,
+)
+from theorylab.models.dense_hopfield import finite_size_allowance
+from theorylab.parameters import Parameter, ParameterError, validate
 
 sp = lazy.module("sympy")  # the derivation and sympy: on first use
 derivation = lazy.module("derivations.dense_hebbian")
@@ -77,10 +87,22 @@ class System:
         return derivation.equations(self.P, self.protocol, self.average, self.zero_temperature)
 
     def _args(self, params: Mapping[str, np.ndarray]) -> dict:
+        params = self.point(params)
         args = {k: params[k] for k in self.equations.parameters if k != "M"}
         if self.M is not None:
             args["M"] = self.M
         return args
+
+    def point(self, params: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """The point parameters with the Gaussian average's rho taken from (r, M) where M is
+        finite: rho = (1 - r^2)/(M r^2) (spec §7); M = inf keeps the given rho."""
+        if self.M is not None or "M" not in params:
+            return params
+        M = np.asarray(params["M"], dtype=float)
+        r = np.asarray(params["r"], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.where(np.isfinite(M), (1 - r * r) / (M * r * r), params["rho"])
+        return {**params, "rho": rho}
 
     def _clipped(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lower[:, None], self.upper[:, None])
@@ -117,7 +139,7 @@ class System:
             return f, f.copy()
         n, q = x
         amplification = _amplification(self.P, self.protocol, self.average)(
-            *(params[k] for k in ("rho", "r")), float(self.M or 1))
+            *(self.point(params)[k] for k in ("rho", "r")), float(self.M or 1))
         with np.errstate(all="ignore"):
             u = (-n**self.P / 2 - params["alpha"] * math.factorial(self.P) / (4 * params["T"])
                  * amplification * (1 - q**self.P))
@@ -187,6 +209,14 @@ PHASES = (
 )
 
 
+def _examples(r: float, rho: float | None) -> float | None:
+    """M = (1 - r^2)/(r^2 rho): the number of examples of quality r with entropy rho (spec §7);
+    None where rho was not found, inf at rho = 0."""
+    if rho is None:
+        return None
+    return math.inf if rho == 0 else (1 - r * r) / (r * r * rho)
+
+
 def _retrieval_seed(fixed: str, value: float, case: Mapping) -> tuple[float, float]:
     """Deep in retrieval: alpha = 0 at given T, low T at given alpha; the end lies beyond."""
     return (0.0, 1.0) if fixed == "T" else (0.05, 1.0)
@@ -234,6 +264,30 @@ CITATIONS = (
 )
 
 
+def _verify_point(protocol: str, alpha: float, T: float, r: float, M: int, N: int,
+                  chains: int, sweeps: int = 200) -> VerifyPoint:
+    """An archetype start compared with the retrieval branch (P = 3, exact average)."""
+    return VerifyPoint(
+        theory={"P": 3, "alpha": alpha, "T": T, "r": r, "M": M, "protocol": protocol,
+                "average": "exact"},
+        simulation={"N": N, "sweeps": sweeps, "start": "archetype"},
+        rows=(("m", "m", finite_size_allowance("m", 3, N)),
+              ("energy", "energy", finite_size_allowance("energy", 3, N))),
+        chains=chains, phase="retrieval")
+
+
+# Quick points: alpha = 0.005, T = 0.3, r = 0.4, M = 20 is where the protocols' theories differ
+# (m = 0.9180 supervised, 0.8716 unsupervised: A_u = 13.2 against (1 + rho)^3 = 2.01), and
+# tests/test_montecarlo_dense_hebbian.py shows the Monte Carlo tells them apart; twelve chains,
+# since the energy's chain-to-chain spread is heavy-tailed with eight.
+VERIFY_POINTS = tuple(_verify_point(protocol, 0.005, 0.3, 0.4, 20, 300, 12)
+                      for protocol in PROTOCOLS)
+VERIFY_POINTS_FULL = (
+    *(_verify_point(protocol, 0.01, 0.5, 0.6, 10, 200, 16) for protocol in PROTOCOLS),
+    *(_verify_point(protocol, 0.02, 0.3, 0.5, 10, 300, 16, 300) for protocol in PROTOCOLS),
+)
+
+
 class DenseHebbian(EquilibriumModel):
     """Dense Hebbian networks trained on examples, RS theory; see the module docstring."""
 
@@ -255,12 +309,22 @@ class DenseHebbian(EquilibriumModel):
                   "float", 0.0, default=0.0),
         Parameter("r", "example quality: an entry is kept w.p. (1 + r)/2", "float", 0.0, 1.0,
                   low_open=True, default=1.0),
-        Parameter("M", "examples per archetype (exact average)", "int", 1, default=1),
+        Parameter("M", "examples per archetype: the exact average's (required there); with the "
+                  "Gaussian average it gives rho = (1 - r^2)/(M r^2) (default inf: rho as given)",
+                  "int", 1, default=math.inf, allow_inf=True),
+    )
+    simulation_parameters = (
+        Parameter("N", "number of spins", "int", 4, default=200),
+        Parameter("sweeps", "Monte Carlo sweeps (N proposals each); the first half is burn-in",
+                  "int", 2, default=200),
+        Parameter("start", "initial state: 'archetype' (retrieval) or 'random'", "choice",
+                  choices=("archetype", "random"), default="archetype"),
     )
     order_parameters = ("m", "n", "q")
     phase_list = PHASES
-    point_parameters = ("alpha", "T", "rho", "r")
-    search_box = {"alpha": 10.0, "T": 10.0, "rho": 10.0, "r": 1.0}
+    point_parameters = ("alpha", "T", "rho", "r", "M")
+    search_box = {"alpha": 10.0, "T": 10.0, "rho": 10.0, "r": 1.0, "M": 1e6}
+    log_axes = ("M",)
     settings = Settings(patience=30)
     lines = LINES
     citations = CITATIONS
@@ -273,28 +337,65 @@ class DenseHebbian(EquilibriumModel):
     }
 
     def validate(self, given):
-        """Parameters checked together: rho belongs to the Gaussian average, M to the exact
-        one, and r to the exact average or the unsupervised protocol."""
+        """Parameters checked together: the exact average takes r and a finite M; the
+        Gaussian one rho, or (r, M) for rho = (1 - r^2)/(M r^2); r enters the supervised
+        Gaussian average only through that rho."""
         values = super().validate(given)
 
         def named(k):
             return k in given and values[k] != self.parameter(k).default
 
-        exact = values["average"] == "exact"
-        if exact and named("rho"):
-            raise ParameterError("rho applies to the Gaussian average; the exact average takes "
-                                 "r and M")
-        if not exact and named("M"):
-            raise ParameterError("M applies to the exact average; the Gaussian one takes rho")
-        if not exact and values["protocol"] == "supervised" and named("r"):
-            raise ParameterError("r does not enter the supervised Gaussian average (it takes "
-                                 "rho = (1 - r^2)/(M r^2))")
+        finite_M = math.isfinite(values["M"])
+        if values["average"] == "exact":
+            if named("rho"):
+                raise ParameterError("rho applies to the Gaussian average; the exact average "
+                                     "takes r and M")
+            if not finite_M:
+                raise ParameterError("the exact average needs the number of examples M (an "
+                                     "integer >= 1)")
+        elif finite_M and named("rho"):
+            raise ParameterError("give rho or M (with r), not both: M sets rho = "
+                                 "(1 - r^2)/(M r^2)")
+        elif values["protocol"] == "supervised" and named("r") and not finite_M:
+            raise ParameterError("r does not enter the supervised Gaussian average alone (it "
+                                 "takes rho, or r with M)")
+        elif finite_M:
+            r = values["r"]
+            values["rho"] = (1 - r * r) / (values["M"] * r * r)
         return values
+
+    def line(self, name: str, **params):
+        """As the engine's; the ``learning-threshold`` also takes the example quality r (for
+        the supervised Gaussian average only to convert) and reports the number of examples
+        M_x = (1 - r^2)/(r^2 rho_c) beside rho_c (spec §7.3)."""
+        if name != "learning-threshold" or "r" not in params:
+            return super().line(name, **params)
+        r = float(self.parameter("r").check(params["r"]))
+        given = {k: v for k, v in params.items()
+                 if not (k == "r" and params.get("protocol", "supervised") == "supervised")}
+        line = super().line(name, **given)
+        points = tuple({**p, "r": r, "M_x": _examples(r, p.get("rho"))} for p in line.points)
+        return dataclasses.replace(line, points=points,
+                                   parameters={**line.parameters, "r": r})
 
     def case(self, params):
         exact = params["average"] == "exact"
         return {"P": int(params["P"]), "protocol": params["protocol"],
                 "average": params["average"], "M": int(params["M"]) if exact else None}
+
+    def _check_examples_fixed(self, varying, params) -> None:
+        """The exact average is one system per M: M cannot vary along a diagram or a cut."""
+        if "M" in varying and params.get("average", "gaussian") == "exact":
+            raise ParameterError("with the exact average M selects the equations and cannot be "
+                                 "an axis: use average=gaussian for (r, M) diagrams")
+
+    def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
+        self._check_examples_fixed(axes, fixed)
+        return super().diagram(axes, fixed, executor=executor, store=store, progress=progress)
+
+    def cut(self, axis, values, **fixed):
+        self._check_examples_fixed((axis,), fixed)
+        return super().cut(axis, values, **fixed)
 
     def systems(self, case):
         def build(zero_temperature: bool, nodes: int) -> System:
@@ -310,12 +411,29 @@ class DenseHebbian(EquilibriumModel):
         return "; below the RS entropy crisis the glass needs 1RSB"
 
     def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False, **params):
-        """Not yet: the Monte Carlo of spec §7.4 (exact samples of H) is to be written."""
-        raise ParameterError(f"{self.name} has no simulator yet (spec §7.4)")
+        """Exact Metropolis Monte Carlo of a network built from a drawn data set
+        (:mod:`montecarlo.dense_hebbian`) at one point: needs r and a finite M (the data set);
+        ``average`` selects the theory's average only (the sampler is exact either way) and
+        ``rho`` cannot define a data set."""
+        from montecarlo import dense_hebbian as mc
+
+        sim = validate(self.simulation_parameters,
+                       {k: params.pop(k) for k in list(params) if k in ("N", "sweeps", "start")})
+        if "rho" in params:
+            raise ParameterError("rho belongs to the Gaussian theory; simulate draws the data "
+                                 "set from r and M")
+        theory = self.validate({**params, "average": "exact"})
+        return mc.simulate(theory["P"], sim["N"], theory["alpha"], theory["T"],
+                           protocol=theory["protocol"], r=theory["r"], M=theory["M"],
+                           chains=seeds, sweeps=sim["sweeps"], start=sim["start"], seed=seed)
 
     def verify(self, quick: bool = True, progress: bool = False):
-        """Not yet: there is no simulator to verify against (:meth:`simulate`)."""
-        raise ParameterError(f"{self.name} has no simulator yet to verify against (spec §7.4)")
+        """Theory (exact average over the examples) against Monte Carlo of drawn data sets,
+        both protocols, at points where their theories differ by more than the Monte Carlo
+        error: |theory - MC| <= 3 stderr + the finite-size allowance of the dense Hopfield
+        model (:func:`theorylab.models.dense_hopfield.finite_size_allowance`)."""
+        points = VERIFY_POINTS if quick else VERIFY_POINTS + VERIFY_POINTS_FULL
+        return verify_points(self, points, progress)
 
     def diagram_title(self, others) -> str:
         data = ", ".join(f"{k} = {others[k]}" for k in ("T", "rho", "r", "M") if k in others

@@ -42,10 +42,14 @@ from theorylab.equilibrium import (
     VerifyPoint,
     verify_points,
 )
-from theorylab.parameters import Parameter, validate
+from theorylab.parameters import Parameter, ParameterError, validate
+from theorylab.results import Line
 
 sp = lazy.module("sympy")  # the derivation and sympy: on first use
 derivation = lazy.module("derivations.dense_hopfield")
+rsb_derivation = lazy.module("derivations.dense_hopfield_1rsb")
+rsb_model = lazy.module("theorylab.models.dense_hopfield_1rsb")  # 1RSB answers: on first use
+ANSATZES = ("rs", "1rsb")
 
 THRESHOLD = 1e-6  # |m| or q below this counts as zero when classifying a state
 # Below these temperatures the engine solves the exact T = 0 equations instead of the finite-T
@@ -196,7 +200,28 @@ class System:
         return np.broadcast_to(np.asarray(s0, dtype=float), x.shape[1:]).copy()
 
     def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
-        """m >= 0 (the gauge m -> -m), q (and r for P = 2) from solver variables."""
+        """m >= 0 (the gauge m -> -m), q (and r for P = 2) from solver variables, and the AT
+        eigenvalue ``lambda_at`` of the state (:meth:`at_eigenvalue`)."""
+        ops = self._overlaps(x, params)
+        ops["lambda_at"] = self.at_eigenvalue(ops, params)
+        return ops
+
+    def at_eigenvalue(self, ops: Mapping[str, np.ndarray],
+                      params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """lambda of the continuous-limit AT condition (derived,
+        :func:`derivations.dense_hopfield_1rsb.at_eigenvalue`; spec §6): above one the RS state
+        is unstable against replica symmetry breaking. At T = 0 it diverges like beta wherever
+        the field has a density at zero (alpha > 0): inf; 0 at alpha = 0."""
+        alpha = np.asarray(params["alpha"], dtype=float)
+        if self.zero_temperature:
+            return np.where(alpha > 0, np.inf, 0.0) * np.ones_like(ops["m"])
+        r = ops.get("r", np.zeros_like(ops["m"]))
+        with np.errstate(all="ignore"):
+            lam = rsb_derivation.at_eigenvalue(self.P)(ops["m"], ops["q"], r, alpha,
+                                                       params["T"], nodes=self.nodes)
+        return np.broadcast_to(lam, np.shape(ops["m"])).copy()
+
+    def _overlaps(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
         if self._ags:
             m, C, v = x
             alpha = params["alpha"]
@@ -343,6 +368,12 @@ def _natural_load(free: str, case: Mapping) -> float:
     return 1.0 / math.factorial(case["P"] - 1) if free == "alpha" else 1.0
 
 
+def _at_seed(fixed: str, value: float, case: Mapping) -> tuple[float, float]:
+    """The AT eigenvalue is large at low T (it diverges like beta) and zero at alpha = 0: scan
+    T upwards from near zero at given alpha, alpha upwards from zero at given T."""
+    return (1e-4, 1.0) if fixed == "alpha" else (0.0, 1.0)
+
+
 LINES = {
     "retrieval-spinodal": LineRecipe(
         "spinodal", "end of the retrieval branch: alpha_c(T) (T = 0: the critical capacity); "
@@ -354,6 +385,12 @@ LINES = {
         "equals the lowest selectable other f, or a competitor appears below it at its "
         "spinodal (P = 2 at T = 0: alpha = 0.0519, AGS 1987)", "T", "alpha", branch="retrieval",
         seed=_retrieval_seed, meets=_curie_weiss_point),
+    "retrieval-at": LineRecipe(
+        "at", "de Almeida-Thouless line of the RS retrieval branch: its AT eigenvalue "
+        "lambda_at (derived from the 1RSB map, spec §6; AGS 1987 for P = 2) crosses one; below "
+        "it RS retrieval is unstable against replica symmetry breaking (the continuous limit; "
+        "for P >= 3 1RSB can set in discontinuously before it)", "alpha", "T",
+        branch="retrieval", seed=_at_seed),
     "spin-glass": LineRecipe(
         "continuous", "P = 2: the paramagnet's continuous instability T_g = 1 + sqrt(alpha) "
         "(derived), where the spin glass bifurcates from it", "alpha", "T",
@@ -463,6 +500,9 @@ class DenseHopfield(EquilibriumModel):
         Parameter("alpha", "load alpha = K / N^(P-1)", "float", 0.0),
         Parameter("T", "temperature T = 1/beta in the convention H = -(N/2) sum :m^P:; T = 0 "
                   "uses the exact zero-temperature equations", "float", 0.0),
+        Parameter("ansatz", "replica ansatz: rs (replica symmetric) or 1rsb (one step of "
+                  "replica symmetry breaking, spec §6; solve and lines at given T)", "choice",
+                  choices=ANSATZES, default="rs"),
     )
     simulation_parameters = (
         Parameter("N", "number of spins", "int", 4, default=1000),
@@ -471,7 +511,7 @@ class DenseHopfield(EquilibriumModel):
         Parameter("start", "initial state: 'pattern' (retrieval) or 'random'", "choice",
                   choices=("pattern", "random"), default="pattern"),
     )
-    order_parameters = ("m", "q", "r")
+    order_parameters = ("m", "q", "r", "lambda_at")
     phase_list = PHASES
     point_parameters = ("alpha", "T")
     search_box = {"alpha": 10.0, "T": 10.0}
@@ -495,10 +535,78 @@ class DenseHopfield(EquilibriumModel):
         return _keep(start, system)
 
     def no_state_hint(self, case) -> str:
-        return "; below the RS entropy crisis the glass needs 1RSB" if case["P"] > 2 else ""
+        return ("; below the RS entropy crisis the glass needs 1RSB: use --ansatz 1rsb "
+                "(ansatz=1rsb)") if case["P"] > 2 else ""
 
     def diagram_title(self, others) -> str:
         return f"dense Hopfield network, P = {others['P']} (RS)"
+
+    # --- the 1RSB ansatz (theorylab.models.dense_hopfield_1rsb) --------------------------------
+    def _ansatz(self, params: Mapping[str, object]) -> str:
+        return self.parameter("ansatz").check(params.get("ansatz", "rs"))
+
+    def solve(self, phase: str | None = None, **params):
+        if self._ansatz(params) == "rs":
+            return super().solve(phase=phase, **params)
+        params = self.validate(params)
+        if phase is not None and phase not in self.phases:
+            self.check_phase(phase)
+        return rsb_model.solve(self, params, phase)
+
+    def branches(self, **params):
+        if self._ansatz(params) == "rs":
+            return super().branches(**params)
+        return [s for s in (self.solve(phase=ph.name, **params) for ph in self.phase_list)
+                if s.converged]
+
+    def cut(self, axis, values, **fixed):
+        if self._ansatz(fixed) != "rs":
+            raise ParameterError("cut follows RS branches only; with ansatz=1rsb use solve at "
+                                 "points, or line")
+        return super().cut(axis, values, **fixed)
+
+    def line(self, name: str, **params) -> Line:
+        if self._ansatz(params) == "rs":
+            return super().line(name, **params)
+        recipe = self.check_line(name)
+        if name not in rsb_model.LINES:
+            raise ParameterError(f"line {name} with ansatz=1rsb: only "
+                                 f"{', '.join(rsb_model.LINES)} (the others are RS lines)")
+        if "T" not in params or "alpha" in params:
+            raise ParameterError(f"line {name} with ansatz=1rsb is located at given T (a "
+                                 "value, a list or a range); alpha is found")
+        values = np.atleast_1d(params.pop("T"))
+        others = self.validate({**params, "T": float(values[0]), "alpha": 0.0})
+        points = tuple(self._line_point_1rsb(name, float(self.parameter("T").check(float(T))),
+                                             others) for T in values)
+        reported = {k: v for k, v in others.items() if k not in self.point_parameters}
+        return Line(model=self.name, line=name, kind=recipe.kind, parameters=reported,
+                    points=points, message=recipe.description + "; here with 1RSB states "
+                    "(module theorylab.models.dense_hopfield_1rsb)")
+
+    def _line_point_1rsb(self, name: str, T: float, others: Mapping[str, object]) -> dict:
+        P = int(others["P"])
+        rs = {**others, "ansatz": "rs"}
+        rs.pop("alpha", None)
+        rs.pop("T", None)
+        rs_end = self.line_point("retrieval-spinodal", "T", T, rs).get("alpha")
+        spinodal = rsb_model.retrieval_spinodal(P, T, rs_end)
+        if name == "retrieval-spinodal" or not spinodal["found"]:
+            return spinodal
+        return rsb_model.retrieval_thermodynamic(self, P, T, spinodal["alpha"])
+
+    def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
+        """RS grid and lines; with ansatz=1rsb also the 1RSB retrieval lines at a few
+        temperatures (in the (alpha, T) plane), drawn with them."""
+        if self._ansatz(fixed) == "rs":
+            return super().diagram(axes, fixed, executor=executor, store=store,
+                                   progress=progress)
+        ds = super().diagram(axes, {**fixed, "ansatz": "rs"}, executor=executor, store=store,
+                             progress=progress)
+        if set(axes) != {"alpha", "T"}:
+            return ds
+        return rsb_model.add_lines(self, ds, np.asarray(axes["T"], dtype=float),
+                                   {k: v for k, v in fixed.items() if k != "ansatz"})
 
     def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False, **params):
         """Random-scan Metropolis Monte Carlo (:mod:`montecarlo.dense_hopfield`) at one point."""
