@@ -58,8 +58,23 @@ Derived here (:func:`symbolic_equations`):
   sign 0 = 0 (a site of zero field is unbiased). The finite-T solution approaches it as O(T)
   (q = 1 − CT shifts the noise variance by O(T)).
 
-Not here: the unsupervised example-retrieval states (outside the symmetric saddle, spec §7.1),
-P = 2, and 1RSB (spec §6).
+Example states (unsupervised, exact average; spec §7.1 [DER, heuristic]), outside the symmetric
+saddle (:func:`example_free_energy`, ``state="example"``): one distinguished example of the
+condensed class with overlap m_e, the other M − 1 symmetric with m_o; in the gauge ξ = 1 the
+example entries are χ_1 = ±1 and S' = Σ_{a≥2} χ_a (:class:`DistinguishedExampleAverage`, a sum
+over (χ_1, k), S' = M − 1 − 2k). The non-condensed classes give the symmetric saddle's noise:
+
+    f = (P−1)/2 · (m_e^P + (M−1) m_o^P)/(M r^P) − (βαP!A_u/8)(1 − P q^{P−1} + (P−1) q^P)
+        − (1/β) E ln 2cosh β(P h/2 + λ),
+    h = (m_e^{P−1}χ_1 + m_o^{P−1}S')/(M r^P) + √(α(P−1)!A_u q^{P−1}) z,
+
+with κ_{m_e} = P(P−1) m_e^{P−2}/(2M r^P), κ_{m_o} = (M−1) P(P−1) m_o^{P−2}/(2M r^P): m_e =
+E[χ_1 tanh β'h], m_o = E[S' tanh β'h]/(M − 1) (M >= 2), q = E tanh² β'h, m = E tanh β'h; at
+T = 0 tanh → sign as above. At m_e = m_o = r n it is the symmetric saddle (χ_1 + S' = rMχ̂,
+E[χ_1 | χ̂] = rχ̂): tested symbolically. At α = 0, T = 0 the pure example m_e = 1, m_o = r² is a
+fixed point iff (M − 1) r^{2(P−1)} < 1, of energy −½[1 + (M−1) r^{2P}]/(M r^P) (the spec's).
+
+Not here: P = 2 and 1RSB (spec §6).
 """
 
 from __future__ import annotations
@@ -88,6 +103,9 @@ rho = sp.Symbol("rho", nonnegative=True)
 r = sp.Symbol("r", positive=True)
 M = sp.Symbol("M", positive=True)
 n, q, C, lam = sp.symbols("n q C lambda", real=True)
+m_e, m_o = sp.symbols("m_e m_o", real=True)
+"""The example overlaps of an example state: m_e with the distinguished example η^{1,1},
+m_o with each of the other M − 1 examples of the condensed class."""
 chi = sp.Symbol("chi", real=True)
 """χ̂, the example average of one site, bound by :class:`ExampleAverage`."""
 _h = sp.Dummy("h", real=True)
@@ -101,18 +119,22 @@ class ExampleAverage(sp.Expr):
     with differentiation in them. Construction normalises by linearity (as
     :class:`~derivations.symbolic.GaussianAverage`): sums are split, factors free of χ̂ are pulled
     out and an integrand free of χ̂ is returned as is (the weights sum to one).
+
+    Subclasses average over other laws of the examples: they name the symbols they bind
+    (:attr:`bound`) and their rows and weights (:meth:`rows`).
     """
 
     is_commutative = True
+    bound: tuple[sp.Symbol, ...] = (chi,)
 
     def __new__(cls, g):
         g = sp.sympify(g)
-        if not g.has(chi):
+        if not g.has(*cls.bound):
             return g
         g = sp.expand(g, deep=False)
         if isinstance(g, sp.Add):
             return sp.Add(*(cls(term) for term in g.args))
-        coefficient, rest = g.as_independent(chi, as_Add=False)
+        coefficient, rest = g.as_independent(*cls.bound, as_Add=False)
         if coefficient != 1:
             return coefficient * cls(rest)
         return sp.Expr.__new__(cls, g)
@@ -123,13 +145,48 @@ class ExampleAverage(sp.Expr):
 
     @property
     def free_symbols(self):
-        return self.args[0].free_symbols - {chi}
+        return self.args[0].free_symbols - set(self.bound)
 
     def _eval_derivative(self, s):
         return type(self)(sp.diff(self.args[0], s))
 
     def _sympystr(self, printer):
-        return f"<{printer._print(self.args[0])}>_chi"
+        return f"<{printer._print(self.args[0])}>_{','.join(map(str, self.bound))}"
+
+    @staticmethod
+    def rows(examples: int, qualities: NDArray[np.float64]
+             ) -> tuple[list[NDArray[np.float64]], NDArray[np.float64]]:
+        """The values of the bound symbols on the rows of the sum (each broadcastable to
+        (rows, G)) and the weights, shape (rows, G), for M = ``examples`` and r =
+        ``qualities`` (shape (G,))."""
+        k = np.arange(examples + 1)[:, None]
+        weights = stats.binom.pmf(k, examples, (1 - qualities[None, :]) / 2)
+        return [(examples - 2.0 * k) / (qualities[None, :] * examples)], weights
+
+
+chi1 = sp.Symbol("chi_1", real=True)
+"""χ_1 = ±1, the distinguished example's entry at one site (example states)."""
+others = sp.Symbol("S", real=True)
+"""S' = Σ_{a≥2} χ_a, the sum of the other M − 1 examples' entries at one site."""
+
+
+class DistinguishedExampleAverage(ExampleAverage):
+    """E_{χ_1, S'}[g(χ_1, S')] over the exact law of one distinguished example's entry
+    χ_1 = ±1 (P(+1) = (1 + r)/2) and the sum S' = (M − 1) − 2k, k ~ Bin(M − 1, (1 − r)/2), of
+    the other M − 1 entries, independent of it: a sum over 2M rows (example states, spec §7.1).
+    At χ_1 + S' = rMχ̂ it is the average of :class:`ExampleAverage` (M >= 1; M = 1: S' = 0)."""
+
+    bound = (chi1, others)
+
+    @staticmethod
+    def rows(examples, qualities):
+        k = np.arange(examples)[:, None]
+        rest = stats.binom.pmf(k, examples - 1, (1 - qualities[None, :]) / 2)
+        up = (1 + qualities[None, :]) / 2
+        weights = np.concatenate([up * rest, (1 - up) * rest])
+        sums = np.concatenate([examples - 1 - 2.0 * k] * 2)
+        signs = np.repeat([1.0, -1.0], examples)[:, None]
+        return [signs, sums], weights
 
 
 def _check_case(P: int, protocol: str, average: str) -> None:
@@ -189,6 +246,39 @@ def free_energy(P: int, protocol: str, average: str) -> tuple[sp.Expr, tuple[sp.
     return f, (n, q)
 
 
+STATES = ("symmetric", "example")
+
+
+def example_free_energy(P: int) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """The RS free energy of the unsupervised protocol outside the symmetric saddle (spec §7.1,
+    example states), exact average, with the source λ, and its variables.
+
+    The condensed class keeps one distinguished example (overlap m_e) and the other M − 1
+    symmetric (overlap m_o each); in the gauge ξ = 1 the entries are χ_1 and S' = Σ_{a≥2} χ_a
+    (:class:`DistinguishedExampleAverage`). The non-condensed classes give the noise of the
+    symmetric saddle (A = A_u), which does not depend on the condensed state:
+
+        f = (P−1)/2 · (m_e^P + (M−1) m_o^P)/(M r^P) − (βαP!A_u/8)(1 − P q^{P−1} + (P−1) q^P)
+            − (1/β) E ln 2cosh β(P h/2 + λ),
+        h = (m_e^{P−1} χ_1 + m_o^{P−1} S')/(M r^P) + √(α(P−1)! A_u q^{P−1}) z.
+
+    At m_e = m_o = r n it is :func:`free_energy` of the unsupervised exact case (χ_1 + S' =
+    rMχ̂). Returns f in (m_e, m_o, q), ``lam``, ``alpha``, ``beta``, ``r``, ``M``, and the
+    variables (m_e, m_o, q).
+    """
+    _check_case(P, "unsupervised", "exact")
+    A = noise_amplification(P, "unsupervised", "exact")
+    noise = alpha * factorial(P - 1) * A * q ** (P - 1)
+    spin_glass = sp.factor(1 - P * q ** (P - 1) + (P - 1) * q**P)
+    scale = M * r**P
+    signal = (m_e ** (P - 1) * chi1 + m_o ** (P - 1) * others) / scale
+    local = log2cosh(beta * (P * _h / 2 + lam))
+    pressure = DistinguishedExampleAverage(GaussianAverage(local, _h, signal, noise))
+    f = ((P - 1) * (m_e**P + (M - 1) * m_o**P) / (2 * scale)
+         - beta * alpha * factorial(P) * A / 8 * spin_glass - pressure / beta)
+    return f, (m_e, m_o, q)
+
+
 def _opaque(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Dummy, sp.Expr]]:
     """``expr`` with its outermost averages replaced by dummies, and the way back."""
     replaced = {a: sp.Dummy("E") for a in expr.atoms(ExampleAverage)}
@@ -207,7 +297,7 @@ def _solved(condition: sp.Expr, x: sp.Symbol, curvature: sp.Expr) -> sp.Expr:
     """
     opaque, back = _opaque(condition)
     solved = sp.cancel(x - opaque / curvature)
-    if solved.as_numer_denom()[1].has(n, q, alpha, beta):
+    if solved.as_numer_denom()[1].has(n, m_e, m_o, q, alpha, beta):
         raise ValueError(f"{curvature} does not divide the condition for {x}: {solved}")
     return sp.collect(sp.expand(solved), list(back)).xreplace(back)
 
@@ -262,7 +352,8 @@ class Derivation:
     Attributes
     ----------
     variables
-        (n, q) at finite T; (n,) at T = 0 (where q = 1).
+        (n, q) at finite T; (n,) at T = 0 (where q = 1); example states (m_e, m_o, q) and
+        (m_e, m_o).
     parameters
         Public name -> symbol: alpha, T (finite T), then rho (Gaussian), r (exact, unsupervised
         Gaussian), M (exact).
@@ -291,19 +382,37 @@ def _parameters(protocol: str, average: str, zero_temperature: bool) -> dict[str
     return names
 
 
+def _check_state(protocol: str, average: str, state: str) -> None:
+    if state not in STATES:
+        raise ValueError(f"state must be one of {', '.join(STATES)} (got {state!r})")
+    if state == "example" and (protocol, average) != ("unsupervised", "exact"):
+        raise ValueError("example states are those of the unsupervised protocol with the "
+                         "exact average (spec §7.1)")
+
+
 @symbolic.cached_on_disk
-def symbolic_equations(P: int, protocol: str, average: str,
-                       zero_temperature: bool = False) -> Derivation:
-    """Derive the equations of one case from :func:`free_energy` (see :class:`Derivation`).
+def symbolic_equations(P: int, protocol: str, average: str, zero_temperature: bool = False,
+                       state: str = "symmetric") -> Derivation:
+    """Derive the equations of one case from :func:`free_energy` (``state="symmetric"``) or
+    :func:`example_free_energy` (``"example"``: unsupervised, exact average) (see
+    :class:`Derivation`).
 
     Kept on disk across processes (:func:`derivations.symbolic.cached_on_disk`).
     """
-    f, variables = free_energy(P, protocol, average)
+    _check_state(protocol, average, state)
     A = noise_amplification(P, protocol, average)
     curvature = {n: sp.Rational(P * (P - 1), 2) * n ** (P - 2),
                  q: -beta * alpha * factorial(P) * A * P * (P - 1) / 8 * q ** (P - 2)}
+    if state == "example":
+        f, variables = example_free_energy(P)
+        # the signal term's curvatures, (P−1)P/2 · x^{P−2} times the weight of x in it
+        curvature.update({m_e: sp.Rational(P * (P - 1), 2) * m_e ** (P - 2) / (M * r**P),
+                          m_o: sp.Rational(P * (P - 1), 2) * (M - 1) * m_o ** (P - 2)
+                          / (M * r**P)})
+    else:
+        f, variables = free_energy(P, protocol, average)
     if zero_temperature:
-        f, variables = _zero_temperature(f), (n,)
+        f, variables = _zero_temperature(f), tuple(x for x in variables if x != q)
     at_zero = {lam: 0}
     conditions = tuple(sp.diff(f, x).subs(at_zero) for x in variables)
     fixed_point = tuple(_solved(c, x, curvature[x])
@@ -337,9 +446,10 @@ _MODULES = [{"log2cosh": log_2cosh, "DiracDelta": _regular_delta}, "scipy", "num
 class _Expressions:
     """Expressions linear in example averages (and Gaussian averages), evaluated on arrays.
 
-    Each example average's integrand is evaluated on rows k = 0..M (its Gaussian averages by
-    :class:`derivations.symbolic.GaussianAverages` on shape (M + 1, G)) and summed with the
-    binomial weights.
+    Each example average's integrand is evaluated on the rows of its law
+    (:meth:`ExampleAverage.rows`: k = 0..M, or (χ_1, S') for example states; its Gaussian
+    averages by :class:`derivations.symbolic.GaussianAverages` on shape (rows, G)) and summed
+    with the row weights.
     """
 
     def __init__(self, exprs: Sequence[sp.Expr], arguments: Sequence[sp.Symbol],
@@ -352,26 +462,28 @@ class _Expressions:
         self._outer = sp.lambdify(
             [*arguments, *sums, *self._gaussians.placeholders],
             [e.xreplace(self._gaussians.replacements) for e in outer], modules=_MODULES)
-        integrands = [a.integrand for a in examples]
-        self._inner_gaussians = symbolic.GaussianAverages(integrands, [*arguments, chi],
-                                                  zero_temperature)
-        self._integrands = sp.lambdify(
-            [*arguments, chi, *self._inner_gaussians.placeholders],
-            [g.xreplace(self._inner_gaussians.replacements) for g in integrands],
-            modules=_MODULES, cse=True)
+        self._laws = []  # (law, indices into sums, inner Gaussian averages, integrands)
+        for law in sorted({type(a) for a in examples}, key=lambda c: c.__name__):
+            indices = [i for i, a in enumerate(examples) if type(a) is law]
+            integrands = [examples[i].integrand for i in indices]
+            inner = symbolic.GaussianAverages(integrands, [*arguments, *law.bound],
+                                              zero_temperature)
+            compiled = sp.lambdify(
+                [*arguments, *law.bound, *inner.placeholders],
+                [g.xreplace(inner.replacements) for g in integrands],
+                modules=_MODULES, cse=True)
+            self._laws.append((law, indices, inner, compiled))
         self._size = len(examples)
 
     def __call__(self, arguments: list[NDArray[np.float64]], examples: int | None,
                  qualities: NDArray[np.float64] | None, nodes: int) -> list:
-        sums = []
-        if self._size:
-            k = np.arange(examples + 1)[:, None]
-            weights = stats.binom.pmf(k, examples, (1 - qualities[None, :]) / 2)
-            chi_hat = (examples - 2.0 * k) / (qualities[None, :] * examples)
-            on_rows = [a[None, :] for a in arguments]
-            inner = self._inner_gaussians([*on_rows, chi_hat], nodes)
-            for g in self._integrands(*on_rows, chi_hat, *inner):
-                sums.append(np.sum(weights * np.broadcast_to(g, weights.shape), axis=0))
+        sums: list = [None] * self._size
+        on_rows = [a[None, :] for a in arguments]
+        for law, indices, inner, compiled in self._laws:
+            values, weights = law.rows(examples, qualities)
+            averages = inner([*on_rows, *values], nodes)
+            for i, g in zip(indices, compiled(*on_rows, *values, *averages), strict=True):
+                sums[i] = np.sum(weights * np.broadcast_to(g, weights.shape), axis=0)
         gaussians = self._gaussians(arguments, nodes)
         return self._outer(*arguments, *sums, *gaussians)
 
@@ -392,6 +504,7 @@ class CompiledEquations:
     zero_temperature: bool
     derivation: Derivation = field(repr=False)
     _compiled: Mapping[str, _Expressions] = field(repr=False, compare=False)
+    state: str = "symmetric"
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -445,8 +558,8 @@ class CompiledEquations:
 
 
 @cache
-def equations(P: int, protocol: str, average: str,
-              zero_temperature: bool = False) -> CompiledEquations:
+def equations(P: int, protocol: str, average: str, zero_temperature: bool = False,
+              state: str = "symmetric") -> CompiledEquations:
     """The RS equations of one case, derived (kept on disk) and compiled (cached).
 
     Parameters
@@ -460,9 +573,14 @@ def equations(P: int, protocol: str, average: str,
         unsupervised protocol also r).
     zero_temperature
         The exact T = 0 equations (variables (n,), q = 1; no parameter T).
+    state
+        ``"symmetric"`` (the symmetric saddle, variables (n, q)) or ``"example"`` (unsupervised,
+        exact average: one distinguished example, variables (m_e, m_o, q); M >= 2, at M = 1
+        the map of m_o is 0/0).
     """
     _check_case(P, protocol, average)
-    derivation = symbolic_equations(P, protocol, average, zero_temperature)
+    _check_state(protocol, average, state)
+    derivation = symbolic_equations(P, protocol, average, zero_temperature, state)
     # M is not an array argument: it sets the number of rows k = 0..M of the example averages.
     symbols = [*derivation.variables,
                *(s for name, s in derivation.parameters.items() if name != "M")]
@@ -472,4 +590,4 @@ def equations(P: int, protocol: str, average: str,
               "fixed_point": derivation.fixed_point, "overlap": (derivation.overlap,)}
     compiled = {name: _Expressions(group, symbols, zero_temperature)
                 for name, group in groups.items()}
-    return CompiledEquations(P, protocol, average, zero_temperature, derivation, compiled)
+    return CompiledEquations(P, protocol, average, zero_temperature, derivation, compiled, state)

@@ -16,6 +16,7 @@ _MODULES = {
     "parallel-learning-2023": "papers.parallel_learning_2023",
     "multitasking-2012": "papers.multitasking_2012",
     "rsb-dense-2022": "papers.rsb_dense_2022",
+    "dense-hebbian-2023": "papers.dense_hebbian_2023",
 }
 _MODELS = {
     "saxe-2014": ("deep-linear",),
@@ -23,6 +24,7 @@ _MODELS = {
     "parallel-learning-2023": ("multitasking",),
     "multitasking-2012": ("multitasking",),
     "rsb-dense-2022": ("dense-hopfield",),
+    "dense-hebbian-2023": ("dense-hebbian",),
 }
 """The models each recipe draws (known without importing the recipe)."""
 

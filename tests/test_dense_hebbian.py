@@ -14,6 +14,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import theorylab as tl
 from theorylab.cli import main
@@ -132,9 +134,17 @@ def test_learning_threshold(protocol, rho_c):
                    protocol=protocol, **data).points
     assert p["found"]
     assert p["rho"] == pytest.approx(rho_c, abs=1e-6)
-    (none,) = tl.line("dense-hebbian", "learning-threshold", P=3, T=0.0, average="exact",
-                      r=0.8, M=3, alpha=0.1).points
-    assert not none["found"] and "exact average" in none["message"]
+    # the exact average, by continuation in integer M from M = 512 (ours): unsupervised the
+    # branch ends between M = 8 and 9, next to the Gaussian M_x = 0.36/(0.64 rho_c) = 9.90;
+    # supervised it reaches M = 1 (the exact example mean keeps a majority-vote state at every
+    # M, spec §7.3), although the Gaussian average has a fold at M_x = 5.76
+    (exact,) = tl.line("dense-hebbian", "learning-threshold", P=3, T=0.0, average="exact",
+                       r=0.8, M=1, alpha=0.1, protocol=protocol).points
+    if protocol == "unsupervised":
+        assert exact["found"] and exact["M_x"] == 9
+        assert exact["M_x"] < 0.36 / (0.64 * p["rho"]) < exact["M_x"] + 1
+    else:
+        assert not exact["found"] and "reaches M = 1" in exact["message"]
 
 
 @pytest.mark.parametrize(("argv", "says"), [
@@ -183,3 +193,35 @@ def test_bad_input_is_one_line(capsys, args, names):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("theorylab: error:")
     assert names in lines[0]
+
+
+def _threshold(protocol: str, alpha: float, r: float) -> float | None:
+    (point,) = tl.line("dense-hebbian", "learning-threshold", P=3, T=0.0, alpha=alpha, r=r,
+                       protocol=protocol).points
+    return point["M_x"]
+
+
+@settings(max_examples=5, deadline=None)
+@given(alpha=st.floats(0.1, 0.12), r=st.floats(0.4, 0.9), dr=st.floats(0.02, 0.08))
+def test_thresholds_fall_with_r_and_unsupervised_needs_more_examples(alpha, r, dr):
+    """Spec §7.3 [NUM] properties of M_x (ours), Gaussian average, P = 3, T = 0: it falls with
+    the example quality r, and at equal (P, alpha, r) unsupervised learning needs more examples
+    than supervised (A_u = 1 + rho sum_j r^(-2j) against (1 + rho)^P)."""
+    supervised, better, unsupervised = (_threshold("supervised", alpha, r),
+                                        _threshold("supervised", alpha, r + dr),
+                                        _threshold("unsupervised", alpha, r))
+    assert supervised is not None and better is not None and unsupervised is not None
+    assert better < supervised < unsupervised
+
+
+def test_validated_parameters_validate_again():
+    """The engine re-validates validated parameters (line tracing in diagrams): the rho that
+    (r, M) set is accepted beside M, a different rho is not."""
+    from theorylab.models.dense_hebbian import MODEL
+
+    once = MODEL.validate({"P": 3, "alpha": 0.01, "T": 0.3, "protocol": "unsupervised",
+                           "r": 0.6, "M": 10})
+    assert once["rho"] == pytest.approx(0.64 / 3.6, rel=1e-15)
+    assert MODEL.validate(once) == once
+    with pytest.raises(tl.ParameterError, match="not both"):
+        MODEL.validate({**once, "rho": 0.2})

@@ -285,3 +285,180 @@ def test_learning_threshold():
     for rho in np.linspace(0.1, 3, 30):
         x = iterate(eq, x, {"alpha": 0.05, "rho": rho})
     assert x[0] > 1.2
+
+
+# --- example states of the unsupervised protocol (spec §7.1), exact average -------------------
+
+_H = sp.Symbol("h_bound", real=True)
+
+
+def _canonical_moments(expr):
+    """Gaussian averages with one bound symbol (a derivation loaded from disk has its own
+    dummy) and their means and variances in a canonical rational form."""
+    return expr.replace(lambda a: isinstance(a, hebb.GaussianAverage),
+                        lambda a: hebb.GaussianAverage(a.integrand.xreplace({a.variable: _H}),
+                                                       _H, sp.cancel(a.mean), sp.cancel(a.var)))
+
+
+def _as_symmetric(expr):
+    """An example-state expression at m_e = m_o = r n, its averages over (χ_1, S') written as
+    averages over χ̂: χ_1 + S' = rMχ̂ (the sum of the M i.i.d. entries, the law of
+    :class:`hebb.ExampleAverage`), and χ_1, left only as a factor of a function of χ̂, replaced
+    by E[χ_1 | χ̂] = rχ̂ (exchangeability)."""
+    r, M, chi = hebb.r, hebb.M, hebb.chi
+    tidy = _canonical_moments
+
+    def to_chi_hat(average):
+        g = tidy(average.integrand.subs(hebb.others, r * M * chi - hebb.chi1))
+        assert not any(a.mean.has(hebb.chi1) for a in g.atoms(hebb.GaussianAverage))
+        return hebb.ExampleAverage(sp.expand(g).subs(hebb.chi1, r * chi))
+
+    expr = expr.subs({hebb.m_e: r * hebb.n, hebb.m_o: r * hebb.n})
+    return tidy(expr.replace(lambda a: isinstance(a, hebb.DistinguishedExampleAverage),
+                             to_chi_hat))
+
+
+@pytest.mark.parametrize("P", [3, 4])
+def test_example_free_energy_reduces_symbolically(P):
+    # m_e = m_o = r n: the example-state f is the symmetric unsupervised (exact) f (its first
+    # term (P−1)/2 · (m_e^P + (M−1) m_o^P)/(M r^P) = (P−1)/2 · n^P), with the source λ.
+    f_ex, variables = hebb.example_free_energy(P)
+    f_sym, _ = hebb.free_energy(P, "unsupervised", "exact")
+    assert variables == (hebb.m_e, hebb.m_o, hebb.q)
+    assert sp.simplify(_as_symmetric(f_ex) - _canonical_moments(f_sym)) == 0
+
+
+@pytest.mark.parametrize("P", [3, 4])
+@pytest.mark.parametrize("zero_temperature", [False, True])
+def test_example_equations_reduce_symbolically(P, zero_temperature):
+    # At m_e = m_o = r n: F_e = F_o = r F_n, F_q = F_q, f and m those of the symmetric saddle
+    # (the derived maps, finite T and T = 0).
+    ex = hebb.symbolic_equations(P, "unsupervised", "exact", zero_temperature, "example")
+    sym = hebb.symbolic_equations(P, "unsupervised", "exact", zero_temperature)
+    assert ex.variables == ((hebb.m_e, hebb.m_o) if zero_temperature
+                            else (hebb.m_e, hebb.m_o, hebb.q))
+    assert ex.parameters == sym.parameters
+    pairs = [(ex.free_energy, sym.free_energy), (ex.overlap, sym.overlap),
+             (ex.fixed_point[0], hebb.r * sym.fixed_point[0]),
+             (ex.fixed_point[1], hebb.r * sym.fixed_point[0])]
+    if not zero_temperature:
+        pairs.append((ex.fixed_point[2], sym.fixed_point[1]))
+    for example, symmetric in pairs:
+        assert sp.simplify(_as_symmetric(example) - _canonical_moments(symmetric)) == 0
+
+
+@pytest.mark.parametrize("zero_temperature", [False, True])
+def test_example_equations_reduce_numerically(zero_temperature):
+    # The compiled maps, P = 3, M = 6, random points: the same reduction to rounding.
+    rng = np.random.default_rng(11)
+    x, params = random_points(rng, 20, zero_temperature)
+    params.update(r=rng.uniform(0.3, 1, 20), M=6)
+    ex = hebb.equations(3, "unsupervised", "exact", zero_temperature, "example")
+    sym = hebb.equations(3, "unsupervised", "exact", zero_temperature)
+    y = np.array([params["r"] * x[0], params["r"] * x[0], *x[1:]])
+    F, F_sym = ex.fixed_point(y, params), sym.fixed_point(x, params)
+    np.testing.assert_allclose(F[:2], params["r"] * F_sym[:1].repeat(2, axis=0), atol=1e-14)
+    np.testing.assert_allclose(F[2:], F_sym[1:], atol=1e-14)
+    np.testing.assert_allclose(ex.free_energy(y, params), sym.free_energy(x, params),
+                               atol=1e-14)
+    np.testing.assert_allclose(ex.overlap(y, params), sym.overlap(x, params), atol=1e-14)
+
+
+@pytest.mark.parametrize("M", [1, 2, 5])
+def test_distinguished_example_rows(M):
+    # The law of (χ_1, S'): weights sum to one, E χ_1 = r, E S' = (M − 1) r, and χ_1 + S' has
+    # the law of rMχ̂ (hebb.ExampleAverage's rows).
+    r = np.array([0.3, 0.8])
+    (chi1, others), w = hebb.DistinguishedExampleAverage.rows(M, r)
+    (chi_hat,), v = hebb.ExampleAverage.rows(M, r)
+    np.testing.assert_allclose(w.sum(axis=0), 1, rtol=1e-14)
+    np.testing.assert_allclose((w * chi1).sum(axis=0), r, rtol=1e-14)
+    np.testing.assert_allclose((w * others).sum(axis=0), (M - 1) * r, rtol=1e-13, atol=1e-15)
+    total = np.broadcast_to(chi1 + others, w.shape)
+    for j in range(r.size):
+        law = {}
+        for value, weight in zip(total[:, j], w[:, j], strict=True):
+            law[round(value)] = law.get(round(value), 0.0) + weight
+        for value, weight in zip(chi_hat[:, j] * r[j] * M, v[:, j], strict=True):
+            assert law.pop(round(value)) == pytest.approx(weight, rel=1e-13)
+        assert not law
+
+
+def test_example_state_needs_the_unsupervised_exact_case():
+    for protocol, average in (("supervised", "exact"), ("unsupervised", "gaussian")):
+        with pytest.raises(ValueError, match="example states"):
+            hebb.equations(3, protocol, average, False, "example")
+    with pytest.raises(ValueError, match="state must be"):
+        hebb.equations(3, "unsupervised", "exact", False, "mixture")
+
+
+def _majority_vote_energy(P, r, M):
+    """−½ (E|χ̂|)^P: the symmetric state at α = 0, T = 0, n = E|χ̂| (spec §7.3)."""
+    k = np.arange(M + 1)
+    return -0.5 * np.sum(stats.binom.pmf(k, M, (1 - r) / 2) * np.abs(M - 2 * k) / (r * M)) ** P
+
+
+@pytest.mark.parametrize(("P", "r"), [(3, 0.5), (4, 0.7)])
+def test_example_state_at_zero_temperature_without_load(P, r):
+    # Spec §7.1 [DER, heuristic]: at α = 0, T = 0 the pure example σ = η^{1,1} (m_e = 1,
+    # m_o = r²) has e = −½[1 + (M−1) r^{2P}]/(M r^P). It is a fixed point of the derived map
+    # exactly where every site's field has the sign of χ_1, (M − 1) r^{2(P−1)} < 1 (P = 3,
+    # r = 0.5: M <= 16; P = 4, r = 0.7: M <= 9), and then its energy is the spec's.
+    eq = hebb.equations(P, "unsupervised", "exact", True, "example")
+    pure = np.array([1.0, r * r])
+    for M in range(2, 21):
+        params = {"alpha": 0.0, "r": r, "M": M}
+        fixed = np.allclose(eq.fixed_point(pure, params), pure, rtol=0, atol=1e-14)
+        assert fixed == ((M - 1) * r ** (2 * P - 2) < 1)
+        if fixed:
+            assert eq.free_energy(pure, params) == pytest.approx(
+                -0.5 * (1 + (M - 1) * r ** (2 * P)) / (M * r**P), rel=1e-14)
+
+
+def test_example_against_archetype_at_zero_temperature_without_load():
+    # The spec's comparison of pure configurations, e_example < −½ (σ = ξ) iff
+    # M < (1 + r^P)/r^P, is exact: −½[1 + (M−1)r^{2P}]/(M r^P) + ½ ∝ (1 − r^P)((M − 1) r^P − 1).
+    # But the symmetric RS state at α = 0, T = 0 is the majority vote σ = sign χ̂, of energy
+    # −½ (E|χ̂|)^P < −½ wherever some χ̂ < 0: the crossing lies below the heuristic one.
+    # P = 3, r = 0.5: heuristic M = 9 (a tie); against the majority vote the example is lower
+    # for M <= 8 (M = 8: −0.5546875 against −0.5494268), the archetype for M >= 9 (M = 9: −0.5
+    # against −0.5494268). (For even M the symmetric state is unstable to aligning its
+    # zero-field sites with the distinguished example, which lowers it further, M = 8:
+    # −0.5563647: the model's selection, tests/test_dense_hebbian_examples.py.)
+    r_, M_ = hebb.r, hebb.M
+    P = 3
+    gap = -(1 + (M_ - 1) * r_ ** (2 * P)) / (2 * M_ * r_**P) + sp.Rational(1, 2)
+    assert sp.simplify(gap - (1 - r_**P) * ((M_ - 1) * r_**P - 1) / (2 * M_ * r_**P)) == 0
+    r = 0.5
+    assert (1 + r**P) / r**P == 9
+    example = {M: -0.5 * (1 + (M - 1) * r ** (2 * P)) / (M * r**P) for M in range(2, 17)}
+    archetype = {M: _majority_vote_energy(P, r, M) for M in range(2, 17)}
+    eq = hebb.equations(P, "unsupervised", "exact", True)
+    for M in (3, 8, 9):  # the derived symmetric map's state is the majority vote
+        params = {"alpha": 0.0, "r": r, "M": M}
+        n = iterate(eq, [1.0], params)
+        assert eq.free_energy(n, params) == pytest.approx(archetype[M], rel=1e-13)
+    assert archetype[8] == pytest.approx(-0.5494268, abs=1e-7)
+    assert [M for M in example if example[M] < archetype[M]] == list(range(2, 9))
+
+
+@pytest.mark.parametrize("zero_temperature", [False, True])
+def test_example_fixed_point_is_stationary(zero_temperature):
+    # P = 3, α = 0.02, r = 0.6, M = 4 (T = 0.2 or 0): the example state, iterated from the pure
+    # example, is an example state (m_e > m_o) and a stationary point of the derived f.
+    eq = hebb.equations(3, "unsupervised", "exact", zero_temperature, "example")
+    params = {"alpha": 0.02, "r": 0.6, "M": 4, **({} if zero_temperature else {"T": 0.2})}
+    x = iterate(eq, [1.0, 0.36] + ([] if zero_temperature else [1.0]), params)
+    assert x[0] > 0.9 and x[1] < 0.5
+    eps = 1e-5
+    for i in range(len(x)):
+        step = np.zeros_like(x)
+        step[i] = eps
+        slope = (eq.free_energy(x + step, params) - eq.free_energy(x - step, params)) / (2 * eps)
+        assert abs(slope) < 1e-9
+    np.testing.assert_allclose(eq.stationarity(x, params), 0, atol=1e-12)
+    if not zero_temperature:  # and tends to the T = 0 state as T -> 0 (O(T))
+        eq0 = hebb.equations(3, "unsupervised", "exact", True, "example")
+        cold = {**params, "T": 0.005}
+        x0 = iterate(eq0, [1.0, 0.36], {k: v for k, v in params.items() if k != "T"})
+        assert np.max(np.abs(iterate(eq, x, cold)[:2] - x0)) < 0.05 * cold["T"]

@@ -1326,7 +1326,8 @@ def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: st
     y0 = np.concatenate([z, ab])
     n = z.size
     if recipe.kind in ("spinodal", "first-order"):
-        G = curves.fold_system(F, n, jac, seed=y0)
+        G = dataclasses.replace(curves.fold_system(F, n, jac, seed=y0),
+                                stop=_fold_of_unstable_branch(jac, n))
     elif recipe.kind == "continuous":
         G = curves.eigenvalue_system(full[0], len(sys_.variables), full[1],
                                      embed=curves.Subspace(F, n, embed))
@@ -1347,6 +1348,24 @@ def line_system(problem: Problem, recipe: LineRecipe, point: Mapping, a_name: st
 
         G = curves.System(equations, kind=recipe.kind, size=n + 2, stop=turned_unstable)
     return G, y0, ((embed, n),)
+
+
+def _fold_of_unstable_branch(jac, n: int):
+    """Stop rule of a traced spinodal: at a fold of a locally stable branch one eigenvalue of
+    dF/dx is one and the others lie inside the unit circle; where a second one reaches one the
+    curve has passed (through a cusp) onto a fold between two unstable branches, which is no
+    branch's end a state could reach."""
+    def stop(previous: np.ndarray, current: np.ndarray) -> str | None:
+        if n < 2:
+            return None
+        with np.errstate(all="ignore"):
+            J = jac(current[:n], current[n], current[n + 1])
+        if not np.all(np.isfinite(J)):
+            return None
+        second = np.sort(np.abs(np.linalg.eigvals(J)))[-2]
+        return "fold of an unstable branch" if second >= 1.0 + 1e-3 else None
+
+    return stop
 
 
 def trace_line(model: EquilibriumModel, name: str, others: Mapping[str, object],
