@@ -225,3 +225,17 @@ def test_validated_parameters_validate_again():
     assert MODEL.validate(once) == once
     with pytest.raises(tl.ParameterError, match="not both"):
         MODEL.validate({**once, "rho": 0.2})
+
+
+def test_first_order_line_reduces_to_the_dense_hopfield_one():
+    """rho = 0: the retrieval-thermodynamic line of the trained network is the dense Hopfield
+    one (spec §7.1: both reduce to §2.2); at alpha = 0 it is T_c = 0.743954 (spec §8 [DER/NUM],
+    P = 3)."""
+    (ours,) = tl.line("dense-hebbian", "retrieval-thermodynamic", P=3, T=0.5).points
+    (hopfield,) = tl.line("dense-hopfield", "retrieval-thermodynamic", P=3, T=0.5).points
+    assert ours["found"] and ours["alpha"] == pytest.approx(hopfield["alpha"], abs=1e-9)
+    (clean,) = tl.line("dense-hebbian", "retrieval-thermodynamic", P=3, alpha=0.0).points
+    assert clean["T"] == pytest.approx(0.743954, abs=1e-6)
+    # noisy examples lower the load at which retrieval stops being the thermodynamic state
+    (noisy,) = tl.line("dense-hebbian", "retrieval-thermodynamic", P=3, T=0.5, rho=0.1).points
+    assert noisy["found"] and noisy["alpha"] < ours["alpha"]

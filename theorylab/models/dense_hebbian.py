@@ -377,6 +377,11 @@ LINES = {
         "spinodal", "end of the archetype-retrieval branch: alpha_c(T) at the given data set "
         "(T = 0: the critical load); a fold of the RS equations (spec §7.1)", "T", "alpha",
         branch="retrieval", seed=_retrieval_seed, scale=_natural_load),
+    "retrieval-thermodynamic": LineRecipe(
+        "first-order", "archetype retrieval is the thermodynamic state on its low-load side: "
+        "f of the retrieval state equals the lowest selectable other f, or a competitor appears "
+        "below it at its spinodal (RS; spec §7.1); at rho = 0 the dense Hopfield line",
+        "T", "alpha", branch="retrieval", seed=_retrieval_seed),
     "example-spinodal": LineRecipe(
         "spinodal", "end of the example-retrieval branch (unsupervised, exact average, M >= 2; "
         "spec §7.1): the load (T = 0: the examples' critical load) or the temperature where "
