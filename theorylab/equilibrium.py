@@ -83,7 +83,10 @@ class System(Protocol):
     # stay with this one), because there the finite-T equations, as evaluated, are less
     # accurate than the exact T = 0 ones, which differ from them by O(T). A T = 0 system may
     # define ``entropy(x, params) -> (M,)``, the T -> 0 limit s0 of the entropy: the engine
-    # reports it at T = 0, and f = e0 - T s0, u = e0 below ``zero_temperature_below``.
+    # reports it at T = 0, and f = e0 - T s0, u = e0 below ``zero_temperature_below``. A system
+    # may define ``diagnostics(x, params) -> dict`` of further quantities of a state (e.g. an AT
+    # eigenvalue ``lambda_at``, the test quantity of lines of kind "at"): recorded beside the
+    # order parameters except on a diagram's grid.
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
                  starts: Mapping[str, np.ndarray] | None = None,
                  keep: Callable[[str, System], Callable | None] | None = None,
                  only: Sequence[str] | None = None,
-                 case: Mapping[str, object] | None = None) -> dict[str, np.ndarray]:
+                 case: Mapping[str, object] | None = None,
+                 diagnostics: bool = True) -> dict[str, np.ndarray]:
     """Every phase's branch and the thermodynamic state at many points (T = 0 allowed).
 
     Points at T = 0, and at 0 < T below the finite-T system's ``zero_temperature_below``, are
@@ -223,6 +227,10 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
         refined); the others are reported as not converged.
     case
         The parameters selecting the equations, for the phases' :class:`Undefined` conditions.
+    diagnostics
+        Also record the quantities of the systems' optional ``diagnostics(x, params)`` (e.g. an
+        AT eigenvalue) beside the order parameters; a diagram's grid leaves them out (they are
+        not needed there and cost a quadrature per point).
 
     Returns
     -------
@@ -253,7 +261,8 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
         sys_ = systems(is_zero, settings.nodes)
         p = {k: np.asarray(v, dtype=float)[idx] for k, v in params.items()}
         _solve_starts(out, phase_list, systems, is_zero, p, idx, M, op_names, settings,
-                      starts, keep, only, _sub_shape(shape, zero, is_zero, idx.size))
+                      starts, keep, only, _sub_shape(shape, zero, is_zero, idx.size),
+                      diagnostics)
         if is_zero and np.any(T[idx] > 0):
             # below the handover, the phases the T = 0 system has no start for (e.g. a
             # paramagnet, q = 0) stay with the finite-T system
@@ -263,7 +272,7 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
             if missing:
                 q = {k: np.asarray(v, dtype=float)[cold] for k, v in params.items()}
                 _solve_starts(out, phase_list, systems, False, q, cold, M, op_names, settings,
-                              starts, keep, missing, None)
+                              starts, keep, missing, None, diagnostics)
     _mark_undefined(out, phase_list, case or {}, params, M)
     best, fmin = phases.select({n: out[f"{n}_f"] for n in names},
                                {n: out[f"{n}_valid"] for n in names})
@@ -291,7 +300,8 @@ def _sub_shape(shape, zero: np.ndarray, is_zero: bool, size: int) -> tuple[int, 
 
 def _solve_starts(out: dict, phase_list: Sequence[Phase], systems, is_zero: bool,
                   p: Mapping[str, np.ndarray], idx: np.ndarray, M: int, op_names: list[str],
-                  settings: Settings, starts, keep, only, sub_shape) -> None:
+                  settings: Settings, starts, keep, only, sub_shape,
+                  diagnostics: bool = True) -> None:
     """Solve the starts of one system (T = 0 or T > 0) at the points ``idx`` and record them
     (:func:`solve_points`)."""
     names = [ph.name for ph in phase_list]
@@ -320,7 +330,7 @@ def _solve_starts(out: dict, phase_list: Sequence[Phase], systems, is_zero: bool
                 return saddle.solve(sys_.F, x0, q, exact=sys_.jacobian, **options)
 
             res = phases.continue_over_grid(warm, res, p, sub_shape, same_branch=on_branch)
-        _record(out, phase_list, sys_, start, res, p, idx, M, op_names, is_zero)
+        _record(out, phase_list, sys_, start, res, p, idx, M, op_names, is_zero, diagnostics)
 
 
 def _mark_undefined(out: dict, phase_list: Sequence[Phase], case: Mapping[str, object],
@@ -361,12 +371,14 @@ def _thermodynamics(sys_: System, x: np.ndarray, p: Mapping[str, np.ndarray],
 
 def _record(out: dict, phase_list: Sequence[Phase], sys_: System, start: str,
             res: saddle.FixedPointResult, p: Mapping[str, np.ndarray], idx: np.ndarray, M: int,
-            op_names: list[str], is_zero: bool) -> None:
+            op_names: list[str], is_zero: bool, diagnostics: bool = True) -> None:
     """Store one start's solutions at points ``idx`` under the phase each was classified into,
     where it is better (selectable over not, then lower f) than what that phase holds. Where
     the start did not converge, its residual is reported for the phase it was started in, if
     that phase holds nothing there."""
     ops = sys_.order_parameters(res.x, p)
+    if diagnostics and hasattr(sys_, "diagnostics"):
+        ops = {**ops, **sys_.diagnostics(res.x, p)}
     op_names.extend(k for k in ops if k not in op_names)
     f, u, entropy = _thermodynamics(sys_, res.x, p, is_zero)
     label = classify(phase_list, ops, p)
@@ -509,7 +521,7 @@ class Problem:
                 and self.zero_temperature_equations(self.fixed.get(self.temperature)))
 
     def solve(self, points: Mapping[str, np.ndarray], shape=None, starts=None,
-              only=None) -> dict:
+              only=None, diagnostics: bool = True) -> dict:
         """:func:`solve_points` at the given point parameters (the fixed ones filled in)."""
         size = max(np.size(v) for v in points.values())
         params = {k: np.full(size, float(v)) for k, v in self.fixed.items()}
@@ -518,7 +530,7 @@ class Problem:
         return solve_points(self.systems, self.phase_list, params,
                             temperature=self.temperature, shape=shape,
                             settings=self.settings, starts=starts, keep=self.keep, only=only,
-                            case=self.case)
+                            case=self.case, diagnostics=diagnostics)
 
     def point_map(self, point: Mapping[str, float], free: str):
         """(x -> F(x), the system) at one point as a function of the ``free`` parameter, for
@@ -1057,7 +1069,8 @@ def diagram_block(model: EquilibriumModel | str, others: Mapping[str, object], x
     ``model`` is a model or a registered model's name."""
     m = _model(model)
     YY, XX = np.meshgrid(y, x, indexing="ij")
-    return m.problem(others).solve({xname: XX.ravel(), yname: YY.ravel()}, shape=YY.shape)
+    return m.problem(others).solve({xname: XX.ravel(), yname: YY.ravel()}, shape=YY.shape,
+                                   diagnostics=False)
 
 
 def _model(model: EquilibriumModel | str) -> EquilibriumModel:
@@ -1236,7 +1249,10 @@ def _branch_functions(problem: Problem, sys_: System, a_name: str, b_name: str,
         if p is None:
             return np.nan
         with np.errstate(all="ignore"):
-            return float(sys_.order_parameters(x[:, None], p)[test][0])
+            values = sys_.order_parameters(x[:, None], p)
+            if test not in values:
+                values = sys_.diagnostics(x[:, None], p)
+            return float(values[test][0])
 
     return F, jac, f, quantity
 

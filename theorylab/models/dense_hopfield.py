@@ -19,8 +19,14 @@ f = e0 - T s0 from the derived T -> 0 entropy s0.
 
 Phases: ``retrieval`` (m > 0), ``spin-glass`` (m = 0, q > 0), ``paramagnet`` (m = q = 0).
 Lines: ``retrieval-spinodal`` (the retrieval branch ends: a fold), ``retrieval-thermodynamic``
-(f_retrieval equals the lowest other free energy), ``spin-glass`` (P = 2: the paramagnet's
-continuous instability T_g = 1 + sqrt(alpha); P >= 3: the spinodal of the RS spin-glass branch).
+(f_retrieval equals the lowest other free energy), ``retrieval-at`` (the AT eigenvalue
+``lambda_at`` of the RS retrieval state, reported with every state, crosses one), ``spin-glass``
+(P = 2: the paramagnet's continuous instability T_g = 1 + sqrt(alpha); P >= 3: the spinodal of
+the RS spin-glass branch).
+
+``ansatz=1rsb`` (spec §6): solve, the retrieval spinodal and the retrieval-thermodynamic line
+with one step of replica symmetry breaking (:mod:`theorylab.models.dense_hopfield_1rsb`, states
+of :mod:`theorylab.rsb`); diagrams keep the RS grid and RS lines and add the 1RSB lines.
 """
 
 from __future__ import annotations
@@ -199,12 +205,9 @@ class System:
             s0 = _entropy_function(self.P)(*x, self._args(params)["alpha"])
         return np.broadcast_to(np.asarray(s0, dtype=float), x.shape[1:]).copy()
 
-    def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
-        """m >= 0 (the gauge m -> -m), q (and r for P = 2) from solver variables, and the AT
-        eigenvalue ``lambda_at`` of the state (:meth:`at_eigenvalue`)."""
-        ops = self._overlaps(x, params)
-        ops["lambda_at"] = self.at_eigenvalue(ops, params)
-        return ops
+    def diagnostics(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
+        """``lambda_at``, the AT eigenvalue of the state (:meth:`at_eigenvalue`)."""
+        return {"lambda_at": self.at_eigenvalue(self.order_parameters(x, params), params)}
 
     def at_eigenvalue(self, ops: Mapping[str, np.ndarray],
                       params: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -221,7 +224,8 @@ class System:
                                                        params["T"], nodes=self.nodes)
         return np.broadcast_to(lam, np.shape(ops["m"])).copy()
 
-    def _overlaps(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
+    def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
+        """m >= 0 (the gauge m -> -m), q (and r for P = 2) from solver variables."""
         if self._ags:
             m, C, v = x
             alpha = params["alpha"]
@@ -549,8 +553,7 @@ class DenseHopfield(EquilibriumModel):
         if self._ansatz(params) == "rs":
             return super().solve(phase=phase, **params)
         params = self.validate(params)
-        if phase is not None and phase not in self.phases:
-            self.check_phase(phase)
+        self.check_phase(phase)
         return rsb_model.solve(self, params, phase)
 
     def branches(self, **params):

@@ -87,7 +87,7 @@ def solve(rs_model, params: Mapping[str, object], phase: str | None) -> Solution
     """The 1RSB state at one point (module docstring): a :class:`Solution` with order
     parameters m, q0, q1 and the Parisi parameter (theta, or mu = beta theta at T = 0)."""
     P, alpha, T = int(params["P"]), float(params["alpha"]), float(params["T"])
-    reported = {k: v for k, v in params.items()}
+    reported = dict(params)
     if alpha == 0:
         return _no_glass_solution(rs_model, reported, phase)
     states = {ph: rsb.solve_1rsb(P, alpha, T, ph) for ph in rsb.PHASES}
