@@ -141,21 +141,25 @@ class System:
             J[:, :, j] = ((self.F(xp, params) - self.F(xm, params)) / (up + down)).T
         return J
 
+    def _signal(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The signal term's n^P (of u = -signal/2 - ...)."""
+        return x[0] ** self.P
+
     def thermodynamics(self, x: np.ndarray,
                        params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Free energy f and internal energy u per spin (T = 0: both the ground-state energy)."""
+        """Free energy f and internal energy u per spin (T = 0: both the ground-state energy);
+        u = -signal/2 - beta alpha P! A (1 - q^P)/4, q the last variable."""
         x = self._clipped(x)
         with np.errstate(all="ignore"):
             f = np.asarray(self.equations.free_energy(x, self._args(params), nodes=self.nodes),
                            dtype=float)
         if self.zero_temperature:
             return f, f.copy()
-        n, q = x
         amplification = _amplification(self.P, self.protocol, self.average)(
             *(self.point(params)[k] for k in ("rho", "r")), float(self.M or 1))
         with np.errstate(all="ignore"):
-            u = (-n**self.P / 2 - params["alpha"] * math.factorial(self.P) / (4 * params["T"])
-                 * amplification * (1 - q**self.P))
+            u = (-self._signal(x, params) / 2 - params["alpha"] * math.factorial(self.P)
+                 / (4 * params["T"]) * amplification * (1 - x[-1] ** self.P))
         return f, np.asarray(u, dtype=float)
 
     def order_parameters(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> dict:
@@ -196,25 +200,10 @@ class ExampleSystem(System):
                                     "example")
 
     def _signal(self, x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:
-        """(m_e^P + (M-1) m_o^P)/(M r^P), n^P in the symmetric saddle."""
+        """(m_e^P + (M-1) m_o^P)/(M r^P), n^P in the symmetric saddle (u by the same
+        derivation as the symmetric one, n^P replaced by this signal term)."""
         return ((x[0] ** self.P + (self.M - 1) * x[1] ** self.P)
                 / (self.M * np.asarray(params["r"], dtype=float) ** self.P))
-
-    def thermodynamics(self, x, params):
-        """f and u = -(m_e^P + (M-1) m_o^P)/(2 M r^P) - beta alpha P! A (1 - q^P)/4 (the
-        symmetric u with n^P replaced by the signal term, by the same derivation)."""
-        x = self._clipped(x)
-        with np.errstate(all="ignore"):
-            f = np.asarray(self.equations.free_energy(x, self._args(params), nodes=self.nodes),
-                           dtype=float)
-        if self.zero_temperature:
-            return f, f.copy()
-        amplification = _amplification(self.P, self.protocol, self.average)(
-            0.0, params["r"], float(self.M))
-        with np.errstate(all="ignore"):
-            u = (-self._signal(x, params) / 2 - params["alpha"] * math.factorial(self.P)
-                 / (4 * params["T"]) * amplification * (1 - x[2] ** self.P))
-        return f, np.asarray(u, dtype=float)
 
     def order_parameters(self, x, params):
         """m, n = (m_e + (M-1) m_o)/(M r) (the overlap with the example mean over r; m_e/r in
