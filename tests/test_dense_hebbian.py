@@ -239,3 +239,18 @@ def test_first_order_line_reduces_to_the_dense_hopfield_one():
     # noisy examples lower the load at which retrieval stops being the thermodynamic state
     (noisy,) = tl.line("dense-hebbian", "retrieval-thermodynamic", P=3, T=0.5, rho=0.1).points
     assert noisy["found"] and noisy["alpha"] < ours["alpha"]
+
+
+@pytest.mark.parametrize("protocol", ["supervised", "unsupervised"])
+@pytest.mark.parametrize(("alpha", "T"), [(0.05, 0.3), (0.05, 0.0)])
+def test_perfect_examples_are_dense_hopfield(protocol, alpha, T):
+    """r = 1: every example is its archetype (chi = 1, A = 1), at any M and with the exact
+    average, for both protocols: the dense Hopfield model of spec §2.2 (spec §7: both tend to
+    §1 at r = 1)."""
+    ours = tl.solve("dense-hebbian", P=3, alpha=alpha, T=T, r=1.0, M=4, average="exact",
+                    protocol=protocol)
+    reference = tl.solve("dense-hopfield", P=3, alpha=alpha, T=T)
+    assert ours.phase == reference.phase == "retrieval"
+    assert ours.order_parameters["m"] == pytest.approx(reference.order_parameters["m"],
+                                                       abs=1e-8)
+    assert ours.free_energy == pytest.approx(reference.free_energy, abs=1e-8)
