@@ -45,6 +45,8 @@ WIDTH = 6.5
 
 PHASE_COLOURS = ("#9ecae1", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fff7bc", "#fcc5c0")
 PARAMAGNET_COLOUR = "#ececec"  # a phase named paramagnet is grey in every model
+METASTABLE_HATCHES = ("///", "\\\\\\", "...")
+"""Hatches of the metastable regions of the first, second, ... marked phase."""
 LINE_STYLES = {"spinodal": "--", "first-order": "-", "continuous": ":", "entropy": "-.",
                "at": (0, (5, 1, 1, 1, 1, 1))}
 LINE_COLOURS = ("#08519c", "#a50f15", "#006d2c", "#54278f", "#252525")
@@ -335,15 +337,18 @@ def phase_diagram(ds, path: str | os.PathLike, *, title: str | None = None) -> l
 
 
 def _metastable(ax, ds, field: dict, names: list[str], x: np.ndarray, y: np.ndarray) -> None:
-    """Hatch where a phase named in ``attrs["metastable"]`` is selectable but not selected."""
+    """Hatch where a phase named in ``attrs["metastable"]`` is selectable but not selected (one
+    hatch direction per such phase, so that overlapping metastable regions stay apart)."""
+    marked = [n for n in names if n in ds.attrs.get("metastable", "").split(",")]
     for i, name in enumerate(names):
-        if name not in ds.attrs.get("metastable", "").split(","):
+        if name not in marked:
             continue
+        hatch = METASTABLE_HATCHES[marked.index(name) % len(METASTABLE_HATCHES)]
         lead = np.where(field[f"{name}_valid"].astype(bool) & (field["phase"] != i),
                         1.0 - field[f"{name}_eig"], np.nan)
         if np.isfinite(lead).any():
-            ax.contourf(x, y, lead, levels=[0, np.inf], colors="none", hatches=["///"])
-            ax.fill_between([], [], facecolor="none", hatch="///",
+            ax.contourf(x, y, lead, levels=[0, np.inf], colors="none", hatches=[hatch])
+            ax.fill_between([], [], facecolor="none", hatch=hatch,
                             label=f"{name} metastable")
 
 
