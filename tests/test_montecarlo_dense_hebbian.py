@@ -245,3 +245,46 @@ def test_both_protocols_against_theory_larger():
     T = 0.3, r = 0.5, M = 10 (supervised m = 0.86940, unsupervised 0.77950), N = 300, 16 chains
     × 300 sweeps."""
     _check_against_theory(dict(P=3, alpha=0.02, T=0.3, r=0.5, M=10), 300, 16, 300, seed=4)
+
+
+@pytest.mark.parametrize("P, N, alpha, M",
+                         [(3, 40, 0.02, 10), (4, 60, 0.01, 10), (4, 12, 0.02, 31)])
+def test_integer_path_matches_general_path(P, N, alpha, M):
+    """(g) The P = 3 and P = 4 integer paths (int16 vectors, 32-bit dot products) give the same D
+    as the float64 Horner path for every site in random and archetype states, and therefore the
+    same chain: spins, power sums and observables identical after 30 sweeps at T = 0.5 (most
+    moves rejected) and T = 20 (most accepted). The last point has M = 31, the largest c³ in
+    int16. On AVX-512BW hosts this tests the one-pass 512-bit P = 4 sums (``hb._WIDE``); the
+    five-loop fallback is what runs under NUMBA_CPU_NAME=generic."""
+    K = dh.number_of_patterns(P, N, alpha)
+    assert hb.integer_path(P, N, K, M)
+    factor, energy_scale = hb.supervised_scales(P, N, 0.5, M)
+    runs = {}
+    for integer in (True, False):
+        for start in ("random", "archetype"):
+            chains = hb.prepare_chains(P, N, K, M, 0.5, 2, "supervised", start, seed=9)
+            site_power = hb.site_powers(chains.rows, P)
+            for c in range(2):
+                values = [hb.flip_excess(chains.rows[c], chains.spins[c, 0], chains.state[c, 0],
+                                         site_power[c], i, integer) for i in range(N)]
+                runs.setdefault(("D", start, c), []).append(values)
+            for T in (0.5, 20.0):
+                out = hb.run_supervised(chains.rows, integer,
+                                        np.ascontiguousarray(chains.archetypes[:, :, 0]),
+                                        chains.spins, chains.state, site_power,
+                                        chains.rng_states, factor / T, energy_scale,
+                                        1.0 / (N * 0.5 * M), 30, 10, 1)
+                assert (out[:, -1] > (0.9 if T > 1 else 0.0)).all()  # T = 20: most accepted
+                runs.setdefault(("run", start, T), []).append(
+                    (out, chains.spins.copy(), chains.state.copy()))
+            for c in range(2):
+                for rep in range(2):
+                    assert np.array_equal(chains.state[c, rep],
+                                          hb.power_sums(chains.rows[c], chains.spins[c, rep], P))
+    for key, (fast, general) in runs.items():
+        if key[0] == "D":
+            assert fast == general, key
+        else:
+            for a, b in zip(fast, general, strict=True):
+                assert np.array_equal(a, b), key
+    assert not hb.integer_path(P, N, K, 40 if P == 4 else 127)  # beyond int16/int32: general path
