@@ -516,12 +516,7 @@ class CompiledEquations:
 
     def _evaluate(self, which: str, x: ArrayLike, params: Mapping[str, ArrayLike],
                   nodes: int) -> NDArray[np.float64]:
-        x = np.asarray(x, dtype=float)
-        if x.shape[:1] != (len(self.variables),):
-            raise ValueError(f"x must have shape ({len(self.variables)}, *G), got {x.shape}")
-        missing = set(self.parameters) - set(params)
-        if missing:
-            raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
+        x = symbolic.checked_point(x, params, self.variables, self.parameters)
         values = [np.asarray(params[p], dtype=float) for p in self.parameters if p != "M"]
         shape = np.broadcast_shapes(x.shape[1:], *(v.shape for v in values))
         arguments = [np.broadcast_to(a, shape).ravel() for a in (*x, *values)]

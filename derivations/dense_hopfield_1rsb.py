@@ -87,7 +87,7 @@ from scipy import special
 
 from derivations import symbolic
 from derivations.dense_hopfield import T as temperature
-from derivations.dense_hopfield import alpha, beta, m
+from derivations.dense_hopfield import _check_order, alpha, beta, m
 from derivations.symbolic import GaussianAverage, log2cosh
 from theorylab.gaussian import log_2cosh, quadrature
 
@@ -195,11 +195,6 @@ class ReplicaLog(sp.Expr):
 def nested_averages(expr: sp.Expr) -> set[sp.Expr]:
     """The :class:`ReplicaLog` and :class:`TiltedAverage` atoms of ``expr``."""
     return expr.atoms(ReplicaLog) | expr.atoms(TiltedAverage)
-
-
-def _check_order(P: int) -> None:
-    if not isinstance(P, int) or P < 2:
-        raise ValueError(f"P must be an integer >= 2 (got {P!r})")
 
 
 def free_energy(P: int) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
@@ -631,16 +626,10 @@ class Compiled1RSB:
 
     def _evaluate(self, which: str, x: ArrayLike, params: Mapping[str, ArrayLike],
                   outer: int, inner: int) -> NDArray[np.float64]:
-        x = np.asarray(x, dtype=float)
-        if x.shape[:1] != (len(self.variables),):
-            raise ValueError(f"x must have shape ({len(self.variables)}, *G), got {x.shape}")
-        missing = set(self.parameters) - set(params)
-        if missing:
-            raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
+        x = symbolic.checked_point(x, params, self.variables, self.parameters)
         arguments = [*x, *(np.asarray(params[p], dtype=float) for p in self.parameters)]
         shape = np.broadcast_shapes(*(a.shape for a in arguments))
-        values = self._numeric[which](arguments, outer, inner)
-        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+        return symbolic.broadcast_stack(self._numeric[which](arguments, outer, inner), shape)
 
     def fixed_point(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                     outer: int = DEFAULT_OUTER_NODES,

@@ -377,8 +377,22 @@ def bifurcation_temperatures(jacobian: sp.Matrix, beta: sp.Symbol) -> list[sp.Ex
 
 # --- compilation ------------------------------------------------------------------------------
 
-def _broadcast_stack(values: Sequence[ArrayLike], shape: tuple[int, ...]) -> NDArray[np.float64]:
+def broadcast_stack(values: Sequence[ArrayLike], shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Values (scalars or arrays) broadcast to ``shape`` and stacked: (len(values), *shape)."""
     return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in values])
+
+
+def checked_point(x: ArrayLike, params: Mapping[str, ArrayLike], variables: Sequence[str],
+                  parameters: Sequence[str]) -> NDArray[np.float64]:
+    """``x`` as a float array of shape (len(variables), *G), after checking it and that
+    ``params`` holds every one of ``parameters`` (the compiled equations' common entry check)."""
+    x = np.asarray(x, dtype=float)
+    if x.shape[:1] != (len(variables),):
+        raise ValueError(f"x must have shape ({len(variables)}, *G), got {x.shape}")
+    missing = set(parameters) - set(params)
+    if missing:
+        raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
+    return x
 
 
 def regular_delta(x, order=0):
@@ -539,15 +553,10 @@ class CompiledEquations:
     def _evaluate(self, which: str, x: ArrayLike, params: Mapping[str, ArrayLike],
                   nodes: int) -> NDArray[np.float64]:
         """The expressions of group ``which``, stacked: shape (n_expressions, *G)."""
-        x = np.asarray(x, dtype=float)
-        if x.shape[:1] != (len(self.variables),):
-            raise ValueError(f"x must have shape ({len(self.variables)}, *G), got {x.shape}")
-        missing = set(self.parameters) - set(params)
-        if missing:
-            raise ValueError(f"missing parameters: {', '.join(sorted(missing))}")
+        x = checked_point(x, params, self.variables, self.parameters)
         arguments = [*x, *(np.asarray(params[p], dtype=float) for p in self.parameters)]
         shape = np.broadcast_shapes(*(a.shape for a in arguments))
-        return _broadcast_stack(self._numeric[which](arguments, nodes), shape)
+        return broadcast_stack(self._numeric[which](arguments, nodes), shape)
 
     def fixed_point(self, x: ArrayLike, params: Mapping[str, ArrayLike], *,
                     nodes: int = DEFAULT_NODES) -> NDArray[np.float64]:

@@ -17,8 +17,10 @@ is the spec's extension).
 from __future__ import annotations
 
 import math
+from functools import partial
 from math import factorial
 
+import _iteration
 import numpy as np
 import pytest
 import sympy as sp
@@ -160,14 +162,7 @@ def test_energy_is_the_beta_derivative(P):
     np.testing.assert_allclose(f, eq.free_energy(x, params), rtol=0, atol=1e-15)
 
 
-def iterate(eq, x0, params, *, damping=0.5, tol=1e-13, maxiter=5000):
-    x = np.array(x0, dtype=float)
-    for _ in range(maxiter):
-        new = eq.fixed_point(x, params)
-        if np.max(np.abs(new - x)) < tol:
-            return new
-        x = (1 - damping) * x + damping * new
-    raise AssertionError(f"no convergence from {x0} at {params}")
+iterate = partial(_iteration.iterate, maxiter=5000)
 
 
 def test_glass_fixed_point_is_stationary_and_maximises_over_theta():

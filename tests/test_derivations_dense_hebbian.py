@@ -10,7 +10,9 @@ Monte Carlo [NUM]; §7.3's majority-vote state at α = 0, T = 0 [DER].
 from __future__ import annotations
 
 import math
+from functools import partial
 
+import _iteration
 import numpy as np
 import pytest
 import sympy as sp
@@ -22,15 +24,7 @@ from derivations import dense_hopfield as hopfield
 CASES = [(p, a) for p in hebb.PROTOCOLS for a in hebb.AVERAGES]
 
 
-def iterate(eq, x0, params, *, damping=0.5, tol=1e-14, maxiter=20000):
-    """Damped fixed-point iteration x <- (1 − d) x + d F(x), vectorised over the grid."""
-    x = np.array(x0, dtype=float)
-    for _ in range(maxiter):
-        new = eq.fixed_point(x, params)
-        if np.max(np.abs(new - x)) < tol:
-            return new
-        x = (1 - damping) * x + damping * new
-    raise AssertionError(f"no convergence from {x0} at {params}")
+iterate = partial(_iteration.iterate, tol=1e-14)
 
 
 def random_points(rng, size, zero_temperature):
