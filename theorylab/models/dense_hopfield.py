@@ -592,7 +592,8 @@ class DenseHopfield(EquilibriumModel):
         rs = {**others, "ansatz": "rs"}
         rs.pop("alpha", None)
         rs.pop("T", None)
-        rs_end = self.line_point("retrieval-spinodal", "T", T, rs).get("alpha")
+        # the RS end seeds the T > 0 continuation; at T = 0 the 1RSB capacity has its own
+        rs_end = self.line_point("retrieval-spinodal", "T", T, rs).get("alpha") if T > 0 else None
         spinodal = rsb_model.retrieval_spinodal(P, T, rs_end)
         if name == "retrieval-spinodal" or not spinodal["found"]:
             return spinodal
