@@ -58,7 +58,8 @@ SYMBOLS = {
     "P": "$P$", "T": "$T$", "d": "$d$", "f": "$f$", "m": "$m$", "q": "$q$", "r": "$r$",
     "s": "$s$", "t": "$t$", "u": "$u$", "u0": "$u_0$", "E_g": "$E_g$", "E_t": "$E_t$",
     "t_opt": "$t^*$", "sigma_02": r"$\sigma_0^2$", "sigma_w2": r"$\sigma_w^2$",
-    "sigma_eps2": r"$\sigma_\varepsilon^2$",
+    "sigma_eps2": r"$\sigma_\varepsilon^2$", "alpha_h": r"$\alpha_h$", "alpha_r": r"$\alpha_r$",
+    "c": "$c$",
 }
 _INDEXED = ("m", "n", "u")   # m1 -> m_1 (several patterns or modes)
 

@@ -13,6 +13,7 @@ _MODULES = {
     "deep-linear": "theorylab.models.deep_linear",
     "generalization-dynamics": "theorylab.models.generalization_dynamics",
     "multitasking": "theorylab.models.multitasking",
+    "curl-descent": "theorylab.models.curl_descent",
 }
 
 
