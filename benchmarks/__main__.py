@@ -16,9 +16,10 @@ from collections.abc import Callable
 from theorylab.results import dumps
 
 SECTIONS = ("mc", "grid", "cores", "linear", "multitasking", "lines", "scheduling", "tempering",
-            "rsb", "hebbian")
+            "rsb", "hebbian", "curl", "curl-lines")
 
-_PROVIDERS = {"cores": ("mc", "run_cores", "table_cores")}
+_PROVIDERS = {"cores": ("mc", "run_cores", "table_cores"),
+              "curl-lines": ("curl", "run_lines", "table_lines")}
 """Sections served by another section's module: name -> (module, run function, table function)."""
 
 

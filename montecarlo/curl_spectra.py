@@ -5,7 +5,7 @@ For a linear two-layer network on its solution manifold the learning flow is sta
 ``X = s D1 + W1ᵀ D2 W1`` (M × M) is positive definite (spec ``curl-descent.md`` §2.1; derived in
 :mod:`derivations.curl_descent`). Here ``X`` is drawn as the authors' phase diagram assumes
 (spec §2.2, §4.4): ``W1`` (N × M) with i.i.d. ``N(0, 1/M)`` entries (``sigma = 1``), ``s = rho``,
-the first ``round(alpha_h M)`` inputs and ``round(alpha_r N)`` hidden units flipped, and
+the first ``⌊alpha_h M⌋`` inputs and ``⌊alpha_r N⌋`` hidden units flipped, and
 diagonalised exactly. Nothing here knows the large-N theory.
 
 Draw ``k`` of ``seed`` uses ``numpy.random.SeedSequence(seed).spawn(draws)[k]``.
@@ -13,16 +13,18 @@ Draw ``k`` of ``seed`` uses ``numpy.random.SeedSequence(seed).spawn(draws)[k]``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
 def flips(size: int, fraction: float) -> np.ndarray:
-    """``±1`` entries with the first ``round(fraction * size)`` flipped (the authors flip the
-    first ones, spec §1)."""
+    """``±1`` entries with the first ``⌊fraction * size⌋`` flipped, as the authors do (spec §1;
+    the floor taken of ``fraction * size + 1e-9``, so that 0.29 * 100 flips 29)."""
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"a flipped fraction must lie in [0, 1] (got {fraction})")
     d = np.ones(size)
-    d[: round(fraction * size)] = -1.0
+    d[: math.floor(fraction * size + 1e-9)] = -1.0
     return d
 
 

@@ -190,6 +190,7 @@ def cmd_diagram(args) -> int:
     values = {k: _value(model, k, v, ranges=True, log=k in model.log_axes)
               for k, v in given.items()}
     axes = _diagram_axes(model, values, given)
+    model.check_axes(list(axes))
     shard = sweep.parse_shard(args.shard) if args.shard else None
     out = Path(args.out or f"{model.name}-diagram")
     writable_folder(out)

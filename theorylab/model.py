@@ -122,6 +122,10 @@ class Model:
         """Locate a named line; the parameter ``lines[name].along`` may be a sequence."""
         raise NotImplementedError
 
+    def check_axes(self, names: Sequence[str]) -> None:
+        """Raise :class:`ParameterError` if a diagram cannot span ``names`` (called before
+        anything is written; every plane of the parameters is allowed by default)."""
+
     def diagram(self, axes: Mapping[str, Sequence[float]], fixed: Mapping[str, object],
                 *, executor=None, store=None, progress: bool = False):
         """A labelled ``xarray.Dataset`` over the two ``diagram_axes``."""

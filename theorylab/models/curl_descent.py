@@ -23,28 +23,43 @@ flipped fraction (X decreases in the Loewner order as flips are added, so the ro
 
 Numerics: the critical points of ``B`` are the real roots of a polynomial derived symbolically
 (degree 4 without flipped inputs, 10 with them; its coefficients vectorised over every point and
-its roots the eigenvalues of stacked companion matrices), the root nearest ``0⁻`` that is a true
-one (the squaring's sign condition) is ``G*``; thresholds by a vectorised bisection in the
-fraction to ``2⁻⁴⁵``. Fractions below ``ALPHA_FLOOR`` are not resolved: a threshold below it is
-reported as 0 (any flip destabilises; the exact statement for ``alpha_h`` at ``c ≥ 2/3``,
-spec §2.3).
+its roots the eigenvalues of stacked companion matrices). Near-real roots are polished by Newton
+steps on dB/dG itself and kept if they are true critical points (zero slope: clearing
+denominators and squaring add roots) and maxima (negative curvature); the one nearest ``0⁻`` is
+``G*``. Thresholds come from a vectorised false-position search (Illinois) in the fraction, to
+``1e-13`` in the bracket or in ``λ_min``. Fractions below ``ALPHA_FLOOR`` are not resolved: a
+threshold below it is reported as 0 (any flip destabilises; the exact statement for ``alpha_h``
+at ``c ≥ 2/3``, spec §2.3).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+from tqdm import tqdm
 
 from theorylab import lazy
 from theorylab.model import LineInfo, Model
 from theorylab.parameters import Parameter, ParameterError, validate
-from theorylab.results import Line, Solution, package_version, provenance
+from theorylab.results import (
+    Comparison,
+    Estimate,
+    Line,
+    SimulationResult,
+    Solution,
+    Verification,
+    package_version,
+    provenance,
+)
 
 derivation = lazy.module("derivations.curl_descent")  # sympy: on first use
+simulator = lazy.module("montecarlo.curl_descent")    # Numba: on first use
+spectra = lazy.module("montecarlo.curl_spectra")
 xr = lazy.module("xarray")
 
 CITATION = """@article{ninou2025curl,
@@ -59,7 +74,7 @@ CITATION = """@article{ninou2025curl,
 #: smallest flipped fraction resolved by the threshold search (a root below it is reported as 0)
 ALPHA_FLOOR = 1e-6
 #: a polynomial root is a candidate (then polished) when |Im G| <= this times (1 + |Re G|)
-_REAL_TOLERANCE = 1e-3
+_REAL_TOLERANCE = 1e-2
 #: a root is a critical point when |dB/dG| G^2 <= this, a maximum when d^2B/dG^2 G^2 < -that
 #: (B ~ 1/G sets the scale)
 _SLOPE_TOLERANCE = 1e-6
@@ -67,8 +82,10 @@ _CURVATURE_TOLERANCE = 1e-9
 _NEWTON_STEPS = 4
 #: damped subordination iterations that pick the density's sheet
 _SUBORDINATION_STEPS = 2000
-#: bisection steps of the threshold search (interval 2^-45 of the fraction)
-_BISECTIONS = 45
+#: the threshold search (Illinois false position in the fraction): bracket width or |lambda_min|
+#: at which it stops, and its step limit
+_ROOT_TOLERANCE = 1e-13
+_ROOT_STEPS = 200
 
 
 # --- the spectrum ----------------------------------------------------------------------------
@@ -203,18 +220,43 @@ def threshold(c, flipped: str, *, alpha_h=0.0, alpha_r=0.0, rho=1.0) -> np.ndarr
     c, other, rho = np.broadcast_arrays(
         *(np.asarray(v, dtype=float) for v in (c, fixed["alpha_r" if flipped == "alpha_h"
                                                       else "alpha_h"], rho)))
+    shape = c.shape
+    c, other, rho = (np.atleast_1d(v).ravel() for v in (c, other, rho))
 
-    def edge(alpha):
-        kwargs = {flipped: alpha, ("alpha_r" if flipped == "alpha_h" else "alpha_h"): other}
-        return lower_edge(c, rho=rho, **kwargs).lambda_min
+    def edge(alpha, where):
+        kwargs = {flipped: alpha, ("alpha_r" if flipped == "alpha_h" else "alpha_h"):
+                  other[where]}
+        return lower_edge(c[where], rho=rho[where], **kwargs).lambda_min
 
+    everywhere = np.ones(c.shape, dtype=bool)
     lo, hi = np.full(c.shape, ALPHA_FLOOR), np.ones(c.shape)
-    stable_all, unstable_first = edge(hi) > 0, ~(edge(lo) > 0)
-    for _ in range(_BISECTIONS):
-        mid = (lo + hi) / 2
-        up = edge(mid) > 0
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    return np.where(stable_all, 1.0, np.where(unstable_first, 0.0, (lo + hi) / 2))[()]
+    f_lo, f_hi = edge(lo, everywhere), edge(hi, everywhere)
+    stable_all, unstable_first = f_hi > 0, ~(f_lo > 0)
+    root = np.where(stable_all, 1.0, 0.0)
+    active = ~stable_all & ~unstable_first
+    side = np.zeros(c.shape, dtype=int)       # which end moved last: -1 lo, +1 hi
+    for _ in range(_ROOT_STEPS):
+        if not active.any():
+            break
+        a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
+        x = np.clip((a * fb - b * fa) / (fb - fa), a, b)
+        fx = edge(x, active)
+        root[active] = x
+        up = fx > 0
+        last = side[active]
+        # Illinois: halve the far end's value when the same end moves twice in a row
+        fb = np.where(up & (last == -1), fb / 2, fb)
+        fa = np.where(~up & (last == 1), fa / 2, fa)
+        a, fa = np.where(up, x, a), np.where(up, fx, fa)
+        b, fb = np.where(up, b, x), np.where(up, fb, fx)
+        lo[active], hi[active], f_lo[active], f_hi[active] = a, b, fa, fb
+        side[active] = np.where(up, -1, 1)
+        done = (b - a < _ROOT_TOLERANCE) | (np.abs(fx) < _ROOT_TOLERANCE)
+        active[np.flatnonzero(active)[done]] = False
+    if active.any():
+        raise RuntimeError(f"threshold: the root search did not converge in {_ROOT_STEPS} "
+                           f"steps at c = {c[active][:3]}")
+    return root.reshape(shape)[()]
 
 
 def readout_edge_by_discriminant(c, alpha_r, rho=1.0) -> np.ndarray:
@@ -262,6 +304,21 @@ def density(z, c, alpha_h=0.0, alpha_r=0.0, rho=1.0) -> np.ndarray:
     return (np.clip(-nearest.imag, 0, None) / np.pi).reshape(z.shape)
 
 
+def edge_spacing(M: int, c: float, alpha_h: float = 0.0, alpha_r: float = 0.0,
+                 rho: float = 1.0) -> float:
+    """The distance above the lower edge within which the large-N density holds one of M
+    eigenvalues, ``M ∫_edge^{edge + δ} ρ = 1``: the finite-size scale of the smallest
+    eigenvalue (Tracy-Widom regime, ``δ ∝ M^(-2/3)`` at a square-root edge; on average it lies
+    inside the support by a fraction of ``δ``). Trapezoid rule on 4000 geometrically spaced
+    points from 1e-7 to 10 above the edge (``inf`` if they hold less than one eigenvalue)."""
+    edge = float(lower_edge(c, alpha_h, alpha_r, rho).lambda_min)
+    offsets = np.concatenate([[0.0], np.geomspace(1e-7, 10.0, 4000)])
+    rho_z = density(edge + offsets, c, alpha_h, alpha_r, rho)
+    mass = np.concatenate([[0.0], np.cumsum((rho_z[1:] + rho_z[:-1]) / 2 * np.diff(offsets))])
+    index = np.searchsorted(mass, 1 / M)
+    return float(offsets[index]) if index < offsets.size else math.inf
+
+
 def _along(parameter: Parameter, value: object) -> np.ndarray:
     """A scalar, sequence, array or comma-separated string of values of ``parameter``."""
     if isinstance(value, str):
@@ -273,6 +330,11 @@ def _along(parameter: Parameter, value: object) -> np.ndarray:
 
 
 _FRACTIONS = ("alpha_h", "alpha_r")
+#: the simulator's rules, in its order (:data:`montecarlo.curl_descent.RULES`)
+RULES = ("gd", "fa", "fa-flip", "curl")
+#: a run has converged when its final test error is below this (spec §4.5: the phase-diagram
+#: notebooks use 1e-10; 1e-8 leaves room for rounding in the norm-reset steps)
+CONVERGED = 1e-8
 
 
 class CurlDescent(Model):
@@ -314,6 +376,31 @@ class CurlDescent(Model):
             description="the boundary alpha_r*(alpha_h) at fixed c when both layers flip",
             along="alpha_h", solves_for="alpha_r"),
     })
+    simulation_parameters = (
+        Parameter("M", "inputs of the simulated network", kind="int", low=1),
+        Parameter("N", "hidden units of the simulated network", kind="int", low=1),
+        Parameter("P", "training points (one data set x ~ N(0, I/2) per call)", kind="int",
+                  low=1, default=250),
+        Parameter("nonlinearity", "phi at both layers", kind="choice",
+                  choices=("lin", "tanh", "relu"), default="lin"),
+        Parameter("eta", "learning rate (one epoch ~ one full-batch step of eta)", low=0.0,
+                  low_open=True, default=0.1),
+        Parameter("batch", "mini-batch size B <= P (B = P: full batch)", kind="int", low=1,
+                  default=10),
+        Parameter("epochs", "training epochs (the paper: 1e5)", kind="int", low=1,
+                  default=2000),
+        Parameter("r", "student scale: U(+-r/sqrt(fan-in)) or N(0, r^2/fan-in)", low=0.0,
+                  low_open=True, default=1.0),
+        Parameter("init", "weight law of student and teacher", kind="choice",
+                  choices=("uniform", "normal"), default="uniform"),
+        Parameter("start", "start point: random student, or the teacher + 1e-10 on w2 / "
+                           "+ 1e-15 on W1 (fig3b / fig4)", kind="choice",
+                  choices=("random", "teacher-w2", "teacher-W1"), default="random"),
+        Parameter("norm_reset", "reset |W1|_F and |w2| after every step (the paper's model)",
+                  kind="choice", choices=("on", "off"), default="on"),
+        Parameter("lyapunov", "also estimate the largest Lyapunov exponent (twice the cost)",
+                  kind="choice", choices=("off", "on"), default="off"),
+    )
     citations = (CITATION,)
     diagram_axes = ("c", "alpha_h")
     log_axes = ("c",)
@@ -359,8 +446,14 @@ class CurlDescent(Model):
                        for v, s in zip(values, np.atleast_1d(stars), strict=True))
         return Line(self.name, name, info.kind, {**p, info.along: values.tolist()}, points,
                     message=f"root of the large-N lambda_min(X) in {info.solves_for} by "
-                            f"bisection to 2^-{_BISECTIONS}; 0 means unstable from the "
+                            f"false position to {_ROOT_TOLERANCE:g}; 0 means unstable from the "
                             f"first flips (below {ALPHA_FLOOR:g}), 1 stable at every fraction")
+
+    def check_axes(self, names: Sequence[str]) -> None:
+        """A diagram spans ``c`` and one flipped fraction."""
+        if sorted(names) not in (["alpha_h", "c"], ["alpha_r", "c"]):
+            raise ParameterError("diagram axes must be c and one of alpha_h, alpha_r "
+                                 f"(got {', '.join(names)})")
 
     def diagram(self, axes: Mapping[str, Sequence[float]], fixed: Mapping[str, object],
                 *, executor=None, store=None, progress: bool = False) -> xr.Dataset:
@@ -370,10 +463,8 @@ class CurlDescent(Model):
         ``store`` and ``progress`` have nothing to distribute, resume or report and are unused.
         """
         names = list(axes)
-        fraction = next((n for n in names if n in _FRACTIONS), None)
-        if "c" not in names or fraction is None or len(names) != 2:
-            raise ParameterError("diagram axes must be c and one of alpha_h, alpha_r "
-                                 f"(got {', '.join(names)})")
+        self.check_axes(names)
+        fraction = next(n for n in names if n in _FRACTIONS)
         c = _along(self.parameter("c"), axes["c"])
         alphas = _along(self.parameter(fraction), axes[fraction])
         p = validate([q for q in self.parameters if q.name not in names], fixed)
@@ -423,6 +514,116 @@ class CurlDescent(Model):
             ax.legend(loc="upper right", frameon=True, fontsize=7)
             fig.colorbar(mesh, ax=ax, pad=0.02, label=r"$\lambda_{\min}(X)$ (symmetric log)")
             return plot.save(fig, path)
+
+    # --- the independent check ----------------------------------------------------------------
+    def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False,
+                 **params) -> SimulationResult:
+        """Train ``seeds`` teacher-student draws by the four rules (spec §1) and report, per
+        rule, the final errors (and the seed mean of log10 of the test error, the paper's heat
+        map statistic), the end-point ``λ_min(X)``, the order parameter q over the last
+        min(999, epochs/2) epochs (both variants, spec §3.3), the epochs to a test error of
+        1e-3 over the seeds that reached it, and the Lyapunov exponent when asked.
+        ``c = M/N`` comes from the network; the large-N theory at it is in ``settings``."""
+        if "c" in params:
+            raise ParameterError("c is M/N of the simulated network: give M and N, not c")
+        declared = [q for q in (*self.parameters, *self.simulation_parameters) if q.name != "c"]
+        p = validate(declared, params)
+        if p["batch"] > p["P"]:
+            raise ParameterError(f"batch must be between 1 and P = {p['P']} "
+                                 f"(got {p['batch']})")
+        if seeds < 2:
+            raise ParameterError(f"seeds must be an integer >= 2 (got {seeds}): a standard "
+                                 "error needs two samples")
+        keep = min(999, p["epochs"] // 2)
+        run = simulator.train(
+            p["M"], p["N"], p["P"], alpha_h=p["alpha_h"], alpha_r=p["alpha_r"],
+            nonlinearity=p["nonlinearity"], seeds=seeds, seed=seed, eta=p["eta"],
+            batch=p["batch"], epochs=p["epochs"], init=p["init"], r=p["r"], start=p["start"],
+            norm_reset=p["norm_reset"] == "on", keep_last=keep,
+            lyapunov=p["lyapunov"] == "on", progress=progress)
+        observables, censored = {}, {}
+        reached = run.epochs_to(1e-3)
+        for k, rule in enumerate(run.rules):
+            per_seed = {
+                "test_error": run.test_error[k, :, -1],
+                "train_error": run.train_error[k, :, -1],
+                "log10_test_error": np.log10(run.test_error[k, :, -1]),
+                "lambda_min_X": run.X_spectrum[k, :, 0],
+                "q_var": run.q_var[k], "q_std": run.q_std[k],
+                "epochs_to_1e-3": reached[k][np.isfinite(reached[k])],
+            }
+            if run.lyapunov is not None:
+                per_seed["lyapunov"] = run.lyapunov[k]
+            for name, values in per_seed.items():
+                observables[f"{name}[{rule}]"] = _estimate(values)
+            censored[rule] = int(np.isnan(reached[k]).sum())
+        c = p["M"] / p["N"]
+        edge = lower_edge(c, p["alpha_h"], p["alpha_r"], p["rho"])
+        return SimulationResult(
+            self.name, {**p, "c": c}, observables, seeds, run.steps,
+            settings={"seed": seed, "q_epochs": keep, "rules": list(run.rules),
+                      "epochs_to_1e-3_censored": censored,
+                      "large_N_theory": {"lambda_min": float(edge.lambda_min),
+                                         "stable": bool(edge.lambda_min > 0)},
+                      "method": f"{p['nonlinearity']} network, B = {p['batch']}, eta = "
+                                f"{p['eta']:g}, norm reset {p['norm_reset']}"})
+
+    def verify(self, quick: bool = True, progress: bool = False) -> Verification:
+        """Theory against finite-size numerics (spec §4.4-4.6).
+
+        1. Spectra: ``λ_min(X)`` of diagonalised Gaussian draws at 0.8 and 1.2 times the
+           threshold (hidden flips at c = 0.35, M = 1200; readout flips at c = 0.5, N = 2000)
+           against the large-N edge; allowance twice :func:`edge_spacing` (the smallest of M
+           eigenvalues sits inside the support by up to about one spacing; measured: 0.6 to
+           0.9 spacings here); and the fraction of draws with ``λ_min > 0``: all below the
+           threshold, none above (spec §4.4: the sign changes between 0.8 and 1.2 alpha*).
+        2. Learning (linear network, B = P, eta = 0.1): below threshold (c = 0.2, alpha_h =
+           0.5, alpha_h* = 1; random start) every seed of gradient descent and curl descent
+           converges (final test error < :data:`CONVERGED`); above it (c = 0.4, alpha_h = 0.8,
+           alpha_h* = 0.18; start at the rescaled teacher) curl descent leaves the manifold and
+           no seed converges, while gradient descent stays. Quantity: the fraction of seeds
+           that converged, exact (the theory says all or none).
+        """
+        draws = 3 if quick else 8
+        rows = []
+        cases = (("alpha_h", 0.35, 1200), ("alpha_r", 0.5, 1000))
+        for flipped, c, M in tqdm(cases, disable=not progress, desc="spectra"):
+            star = float(threshold(c, flipped))
+            for factor in (0.8, 1.2):
+                fractions = {flipped: factor * star}
+                edge = float(lower_edge(c, **fractions).lambda_min)
+                sampled = spectra.smallest_eigenvalues(M, round(M / c), **fractions,
+                                                       draws=draws, seed=len(rows))
+                estimate = _estimate(sampled)
+                where = {"c": c, flipped: round(factor * star, 6), "M": M}
+                rows.append(Comparison(where, "lambda_min(X)", edge, estimate.mean,
+                                       estimate.stderr, 2 * edge_spacing(M, c, **fractions)))
+                rows.append(Comparison(where, "fraction of draws stable", float(edge > 0),
+                                       float(np.mean(sampled > 0)), 0.0, 0.0))
+        seeds = 4 if quick else 10
+        for point, start, expected in (
+                ({"M": 20, "N": 100, "alpha_h": 0.5}, "random", {"gd": 1.0, "curl": 1.0}),
+                ({"M": 40, "N": 100, "alpha_h": 0.8}, "teacher-w2", {"gd": 1.0, "curl": 0.0})):
+            run = simulator.train(point["M"], point["N"], 200, alpha_h=point["alpha_h"],
+                                  rules=tuple(expected), seeds=seeds, seed=len(rows),
+                                  batch=200, epochs=3000 if quick else 10000, start=start,
+                                  rescale_teacher=start != "random", n_log=20)
+            for k, rule in enumerate(run.rules):
+                converged = run.test_error[k, :, -1] < CONVERGED
+                fraction = float(converged.mean())
+                rows.append(Comparison({**point, "c": point["M"] / point["N"], "rule": rule,
+                                        "start": start}, f"fraction converged ({rule})",
+                                       expected[rule], fraction, 0.0, 0.0))
+        return Verification(self.name, tuple(rows))
+
+
+def _estimate(values) -> Estimate:
+    """Mean and standard error of per-seed values (``nan`` error for fewer than two)."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return Estimate(math.nan, math.nan)
+    stderr = values.std(ddof=1) / math.sqrt(values.size) if values.size > 1 else math.nan
+    return Estimate(float(values.mean()), float(stderr))
 
 
 MODEL = CurlDescent()

@@ -197,6 +197,11 @@ class GeneralizationDynamics(Model):
                     message="root of dE_g/dt (graded Gauss-Legendre in theta), bracketed on a "
                             "log-t scan")
 
+    def check_axes(self, names: Sequence[str]) -> None:
+        """A diagram spans ``alpha`` and ``t``."""
+        if set(names) != set(self.diagram_axes):
+            raise ParameterError(f"diagram axes must be alpha and t (got {', '.join(names)})")
+
     def diagram(self, axes: Mapping[str, Sequence[float]], fixed: Mapping[str, object],
                 *, executor=None, store=None, progress: bool = False) -> xr.Dataset:
         """``E_g``, ``E_t`` over ``(alpha, t)`` and the early-stopping ridge ``t*(alpha)``.
@@ -204,8 +209,7 @@ class GeneralizationDynamics(Model):
         The whole grid is one vectorised quadrature (milliseconds), so ``executor``, ``store``
         and ``progress`` have nothing to distribute, resume or report and are not used.
         """
-        if set(axes) != set(self.diagram_axes):
-            raise ParameterError(f"diagram axes must be alpha and t (got {', '.join(axes)})")
+        self.check_axes(list(axes))
         alphas = _along(self.parameter("alpha"), axes["alpha"])
         times = _along(self.parameter("t"), axes["t"])
         p = validate([q for q in self.parameters if q.name not in self.diagram_axes], fixed)
