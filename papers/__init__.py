@@ -17,6 +17,7 @@ _MODULES = {
     "multitasking-2012": "papers.multitasking_2012",
     "rsb-dense-2022": "papers.rsb_dense_2022",
     "dense-hebbian-2023": "papers.dense_hebbian_2023",
+    "curl-descent-2025": "papers.curl_descent_2025",
 }
 _MODELS = {
     "saxe-2014": ("deep-linear",),
@@ -25,6 +26,7 @@ _MODELS = {
     "multitasking-2012": ("multitasking",),
     "rsb-dense-2022": ("dense-hopfield",),
     "dense-hebbian-2023": ("dense-hebbian",),
+    "curl-descent-2025": ("curl-descent",),
 }
 """The models each recipe draws (known without importing the recipe)."""
 
