@@ -187,3 +187,46 @@ def table_lines(result: list) -> str:
     return "\n".join(f"{r['line']:<12} {r['points']} values of c: {r['seconds']:.3f} s "
                      f"(target < {r['target_seconds']:g} s; load {r['load_average']:.1f})"
                      for r in result)
+
+
+def run_sweep(quick: bool = False) -> list:
+    """The paper's c sweep (Figs. 3a / 6a: c = logspace(-1, 2, 20), M + N ≈ 220, P = 250,
+    B = 10, 10 seeds × 4 rules per c) for lin and tanh: total network-epochs per second of the
+    kernel and of the NumPy loop over the whole sweep, in the same run. Away from c = 1 the
+    networks are smaller (N M from 434 to 12100) and the loop's per-call overhead dominates,
+    so the sweep's ratio exceeds the single-size row's (M = N = 110, the worst case)."""
+    c_values = np.geomspace(0.1, 100, 20 if not quick else 7)
+    out = []
+    with _one_blas_thread() as pinned:
+        for nonlinearity, kernel_epochs, numpy_epochs in (("lin", 40, 2), ("tanh", 10, 2)):
+            kernel_epochs *= 1 if quick else 5   # the call's fixed costs below ≈ 5 %
+            kernel_time = numpy_time = 0.0
+            for c in c_values:
+                M, N = math.floor(220 / (1 + 1 / c)), math.floor(220 / (1 + c))
+                options = dict(M=M, N=N, P=SIZE["P"], **OPTIONS, nonlinearity=nonlinearity)
+                cd.train(**options, epochs=1)
+                kernel_time += _best(cd.train, 1, epochs=kernel_epochs, **options)[0] \
+                    / kernel_epochs
+                numpy_time += _best(cd.train_numpy, 1, epochs=numpy_epochs, **options)[0] \
+                    / numpy_epochs
+            networks = len(cd.RULES) * OPTIONS["seeds"] * c_values.size
+            out.append({"nonlinearity": nonlinearity, "c_values": c_values.size,
+                        "kernel_network_epochs_per_s": networks / kernel_time,
+                        "numpy_network_epochs_per_s": networks / numpy_time,
+                        "ratio": numpy_time / kernel_time, "target_ratio": TARGET_RATIO,
+                        "one_blas_thread": pinned, "load_average": os.getloadavg()[0]})
+    return out
+
+
+def table_sweep(result: list) -> str:
+    """The c-sweep rows as text."""
+    lines = ["phi   c values  kernel/s   numpy/s   ratio (target)"]
+    for row in result:
+        verdict = "yes" if row["ratio"] >= row["target_ratio"] else "NO"
+        lines.append(f"{row['nonlinearity']:<5} {row['c_values']:>8} "
+                     f"{row['kernel_network_epochs_per_s']:>9.0f} "
+                     f"{row['numpy_network_epochs_per_s']:>9.0f} {row['ratio']:>7.1f} "
+                     f"(>= {row['target_ratio']:.0f}: {verdict})")
+    lines.append(f"(whole sweep c = logspace(-1, 2), M + N = 220, P = 250, B = 10, 40 networks "
+                 f"per c; 1-min load average {result[-1]['load_average']:.1f})")
+    return "\n".join(lines)

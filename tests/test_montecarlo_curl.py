@@ -233,3 +233,28 @@ def test_progress_chunks_give_the_same_run():
     one, chunked = cd.train(6, 5, 20, **options), cd.train(6, 5, 20, progress=True, **options)
     for name in ("train_error", "test_error", "q_var", "lyapunov", "W1", "w2"):
         np.testing.assert_array_equal(getattr(one, name), getattr(chunked, name))
+
+
+def test_tanh_input_flips_above_threshold_fluctuate_while_gradient_descent_learns():
+    """Spec §4.6 / issue 18: tanh, c = 0.4 (alpha_h* = 0.18 for the linear net), alpha_h = 0.8,
+    random start, B = 10: curl descent keeps a high error, persistent weight fluctuations
+    (q > 0) and a positive Lyapunov exponent; gradient descent converges with λ_max ≈ 0.
+    Measured (1500 epochs, 3 seeds): curl error 0.02-0.03, q_var 0.02, λ_max 2-3e-3;
+    gd error < 1e-3, q_var ~ 3e-6, |λ_max| ~ 1e-5."""
+    run = cd.train(40, 100, 250, alpha_h=0.8, nonlinearity="tanh", rules=("gd", "curl"),
+                   seeds=3, seed=1, epochs=1500, keep_last=500, lyapunov=True, n_log=5)
+    gd, curl = 0, 1
+    assert np.all(run.test_error[curl, :, -1] > 1e-2)
+    assert np.all(run.test_error[gd, :, -1] < 1e-3)
+    assert np.all(run.q_var[curl] > 100 * run.q_var[gd].max())
+    assert np.all(run.lyapunov[curl] > 10 * np.abs(run.lyapunov[gd]).max())
+    assert np.all(run.lyapunov[curl] > 0)
+
+
+def test_tanh_readout_flips_above_threshold_can_still_learn():
+    """Spec §4.6: readout flips above alpha_r* (here alpha_r = 0.5 at c = 10, alpha_r* =
+    0.006) need not destroy learning in a tanh network: curl descent's test error still falls
+    by more than a factor 10 from its start (measured: 0.05 -> 1e-3 in 2000 epochs)."""
+    run = cd.train(100, 10, 250, alpha_r=0.5, nonlinearity="tanh", rules=("curl",), seeds=3,
+                   seed=1, epochs=2000, n_log=5)
+    assert np.all(run.test_error[0, :, -1] < run.test_error[0, :, 0] / 10)
