@@ -296,9 +296,10 @@ def _heatmaps(out_dir: pathlib.Path, run: Settings) -> tuple[list, list]:
                     label=plot.symbol(flipped).rstrip("$") + "^*(c)$ (linear theory)")
             ax.set_xscale("log")
             statistic = "final" if start == "random" else "max along run"
-            ax.set(xlabel="$c = M/N$", ylabel=plot.symbol(flipped), ylim=(-0.03, 1.03),
-                   title=f"Fig. {figure}: {phi}, {'input' if flipped == 'alpha_h' else 'readout'}"
-                         f" flips, {epochs} ep., {statistic}")
+            layer = "input" if flipped == "alpha_h" else "readout"
+            ax.set(xlabel="$c = M/N$", ylabel=plot.symbol(flipped), ylim=(-0.03, 1.03))
+            ax.set_title(f"Fig. {figure}: {phi}, {layer} flips\n{epochs} epochs, {statistic} "
+                         "error", fontsize=8)
             ax.legend(fontsize=6, loc="upper right")
             name = f"fig{figure}"
             dims = (f"{name}_c", f"{name}_{flipped}", "seed_" + name)
