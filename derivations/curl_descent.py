@@ -1,26 +1,40 @@
-"""Curl descent: the learning flow of a linear two-layer network with rule-flipped plasticity.
+"""Curl descent: the learning flow of a two-layer network with rule-flipped plasticity.
 
-Spec ``shared/specs/curl-descent.md`` §1, §2.1, §2.4 (model read from the authors' code,
+Spec ``shared/specs/curl-descent.md`` §1, §2.1, §2.4, §2.5 (model read from the authors' code,
 github ``caycogajiclab/Curl_Descent``); paper: H. Ninou, J. Kadmon, N. A. Cayco-Gajic, *Curl
 Descent: Non-Gradient Learning Dynamics with Sign-Diverse Plasticity*, arXiv 2510.02765 (2025).
 
-Network (one output, K = 1, no biases, phi = lin): y_hat = w2 W1 x with W1 in R^{N x M} and
-w2 in R^{1 x N}; teacher y = w_star^T x. Full batch, eta -> 0 (gradient flow, no norm reset),
-input covariance Sigma = <x x^T>_train. With the error row E = w2 W1 - w_star^T, the flow with
-flip matrices D1 = diag(d1) (M x M, inputs: columns of W1) and D2 = diag(d2) (N x N, readout
-synapses) is
+Linear network (no biases, phi = lin, K outputs): y_hat = w2 W1 x with W1 in R^{N x M} and
+w2 in R^{K x N}; teacher y = w_star^T x, w_star in R^{M x K}. Full batch, eta -> 0 (gradient
+flow, no norm reset), input covariance Sigma = <x x^T>_train. With the error E = w2 W1 - w_star^T
+(K x M), the flow with flip matrices D1 = diag(d1) (M x M, inputs: columns of W1) and
+D2 = diag(d2) (N x N, readout synapses) is
 
     dW1/dt = -w2^T E Sigma D1,        dw2/dt = -E Sigma W1^T D2,
 
-minus the gradient of L = (1/2) E Sigma E^T with each update multiplied by its flips. Derived here
-(:func:`error_flow`): dE/dt = -E Sigma X exactly, X = |w2|^2 D1 + W1^T D2 W1 (symmetric). So on the
-solution manifold (E Sigma = 0) the Jacobian of the full weight flow has the M eigenvalues of
--Sigma X and N M + N - M zeros (:func:`jacobian`; the tests hold its characteristic
-polynomial against lambda^(NM+N-M) det(lambda + Sigma X)). Without flips the Jacobian is minus
-the Hessian of L, symmetric; a flipped synapse gives it an antisymmetric part: the curl.
+minus the gradient of L = (1/2) tr(E Sigma E^T) with each update multiplied by its flips. Derived
+here (:func:`error_flow`): with vec stacking the columns of E,
 
-The origin (spec §2.4): at W1 = 0, w2 = 0 the non-zero eigenvalues are +-sqrt(kappa d2_i), kappa =
-v^T D1 v, v = Sigma w_star; the scalar chain (M = N = 1) is a saddle if d1 d2 = 1, a centre if
+    d vec(E)/dt = -Y (Sigma (x) I_K) vec(E),   Y = D1 (x) w2 w2^T + (W1^T D2 W1) (x) I_K
+
+(symmetric, spec §2.5; for K = 1, Y = X = |w2|^2 D1 + W1^T D2 W1, spec §2.1). So on the solution
+manifold (E Sigma = 0) the non-zero eigenvalues of the Jacobian of the full weight flow are those
+of -Y (Sigma (x) I_K) (:func:`jacobian`; the tests hold its characteristic polynomial against
+lambda^(NM+N-M) det(lambda + Sigma X) at K = 1, and its spectrum numerically at K = 2). Y is the
+Kronecker sum :attr:`LinearFlow.kronecker_sum` (eigenvalues lambda_i + mu_j of w2 w2^T and
+W1^T D2 W1) only if D1 = I. Without flips the Jacobian is minus the Hessian of L, symmetric; a
+flipped synapse gives it an antisymmetric part: the curl.
+
+Nonlinear network with the authors' output rule (spec §1, "No phi' at the output";
+:func:`nonlinear_flow`): h = phi(W1 x), y_hat = phi(w2 h), e = y_hat - y, delta = (f e) * phi'(W1 x)
+with feedback f = w2^T (backprop) or a fixed vector b (feedback alignment), over P symbolic data
+points: dW1/dt = -<delta x^T> D1, dw2/dt = -<e h^T> D2. Without flips and with backprop this is
+minus the gradient of the matching loss <Phi(w2 h) - y w2 h>, Phi' = phi
+(:func:`matching_loss_residual`), so its Jacobian is minus a Hessian, symmetric (spec §2.1).
+
+The origin (spec §2.4; phi(0) = 0, phi'(0) = 1): at W1 = 0, w2 = 0 the non-zero eigenvalues are
++-sqrt(kappa d2_i), kappa = v^T D1 v, v = <y x>_train (= Sigma w_star for lin;
+:func:`origin_spectrum`); the scalar chain (M = N = 1) is a saddle if d1 d2 = 1, a centre if
 exactly one synapse is flipped (:func:`origin_eigenvalues`).
 
 Sizes here are small and explicit (every weight a sympy symbol): the identities are proved at
@@ -54,14 +68,15 @@ _S = sp.Symbol("S")                                        # the square root of 
 
 @dataclass(frozen=True)
 class LinearFlow:
-    """The learning flow of one (N, M, flips) case, symbolically.
+    """The learning flow of one (N, M, K, flips) case of the linear network, symbolically
+    (spec §2.1, §2.5).
 
     Attributes
     ----------
     W1, w2
-        The weights: (N, M) and (1, N) matrices of symbols.
+        The weights: (N, M) and (K, N) matrices of symbols.
     w_star
-        The teacher's effective weights, (M, 1) symbols.
+        The teacher's effective weights, (M, K) symbols.
     Sigma
         The input covariance, a symmetric (M, M) matrix of symbols.
     D1, D2
@@ -79,19 +94,48 @@ class LinearFlow:
     field: tuple[sp.Matrix, sp.Matrix]
 
     @property
+    def K(self) -> int:
+        """The number of outputs."""
+        return self.w2.shape[0]
+
+    @property
     def error(self) -> sp.Matrix:
-        """E = w2 W1 - w_star^T (1 x M)."""
+        """E = w2 W1 - w_star^T (K x M)."""
         return self.w2 * self.W1 - self.w_star.T
 
     @property
     def weights(self) -> list[sp.Symbol]:
-        """vec(W1) (row by row), then w2: the coordinates of :func:`jacobian`."""
+        """vec(W1) (row by row), then w2 (row by row): the coordinates of :func:`jacobian`."""
         return [*self.W1, *self.w2]
 
     @property
     def X(self) -> sp.Matrix:
-        """X = |w2|^2 D1 + W1^T D2 W1 (M x M, spec §2.1)."""
+        """X = |w2|^2 D1 + W1^T D2 W1 (M x M, spec §2.1): :attr:`Y` for K = 1."""
+        if self.K != 1:
+            raise ValueError(f"X is defined for K = 1 only (K = {self.K}); use Y (spec §2.5)")
         return (self.w2 * self.w2.T)[0, 0] * self.D1 + self.W1.T * self.D2 * self.W1
+
+    @property
+    def v(self) -> sp.Matrix:
+        """v = Sigma w_star (M x 1, K = 1): <y x> of the linear teacher (spec §2.4)."""
+        if self.K != 1:
+            raise ValueError(f"v is defined for K = 1 only (K = {self.K})")
+        return self.Sigma * self.w_star
+
+    @property
+    def Y(self) -> sp.Matrix:
+        """Y = D1 (x) w2 w2^T + (W1^T D2 W1) (x) I_K (MK x MK, spec §2.5), in the ordering of
+        vec(E) with the columns of E stacked (entry E[k, j] at j K + k), as is Sigma (x) I_K."""
+        return (sp.kronecker_product(self.D1, self.w2 * self.w2.T)
+                + sp.kronecker_product(self.W1.T * self.D2 * self.W1, sp.eye(self.K)))
+
+    @property
+    def kronecker_sum(self) -> sp.Matrix:
+        """I_M (x) w2 w2^T + (W1^T D2 W1) (x) I_K: :attr:`Y` with D1 replaced by I, whose
+        eigenvalues are lambda_i + mu_j (lambda_i of w2 w2^T, mu_j of W1^T D2 W1). Equal to Y
+        only if D1 = I (spec §2.5)."""
+        return (sp.kronecker_product(sp.eye(self.D1.shape[0]), self.w2 * self.w2.T)
+                + sp.kronecker_product(self.W1.T * self.D2 * self.W1, sp.eye(self.K)))
 
 
 def _check_flips(flips: Sequence[int], size: int, name: str) -> list[int]:
@@ -101,41 +145,83 @@ def _check_flips(flips: Sequence[int], size: int, name: str) -> list[int]:
     return flips
 
 
-def linear_flow(N: int, M: int, d1: Sequence[int] | None = None,
-                d2: Sequence[int] | None = None) -> LinearFlow:
-    """The gradient-flow field of the linear network with flips d1 (inputs, length M) and d2
-    (hidden units, length N); none flipped by default (gradient descent)."""
+def _flip_matrices(N: int, M: int, d1: Sequence[int] | None,
+                   d2: Sequence[int] | None) -> tuple[sp.Matrix, sp.Matrix]:
+    """D1 = diag(d1) (M x M) and D2 = diag(d2) (N x N); none flipped by default."""
     if N < 1 or M < 1:
         raise ValueError(f"need N >= 1 and M >= 1 (got N = {N}, M = {M})")
-    D1 = sp.diag(*_check_flips([1] * M if d1 is None else d1, M, "d1"))
-    D2 = sp.diag(*_check_flips([1] * N if d2 is None else d2, N, "d2"))
+    return (sp.diag(*_check_flips([1] * M if d1 is None else d1, M, "d1")),
+            sp.diag(*_check_flips([1] * N if d2 is None else d2, N, "d2")))
+
+
+def _readout(K: int, N: int) -> sp.Matrix:
+    """The (K, N) readout symbols: w2_i for K = 1, w2_k_i otherwise."""
+    if K == 1:
+        return sp.Matrix(1, N, lambda _, i: sp.Symbol(f"w2_{i}", real=True))
+    return sp.Matrix(K, N, lambda k, i: sp.Symbol(f"w2_{k}_{i}", real=True))
+
+
+def linear_flow(N: int, M: int, d1: Sequence[int] | None = None,
+                d2: Sequence[int] | None = None, *, K: int = 1) -> LinearFlow:
+    """The gradient-flow field of the linear network with K outputs (spec §2.1, §2.5) and
+    flips d1 (inputs, length M) and d2 (hidden units, length N); none flipped by default
+    (gradient descent).
+
+    Parameters
+    ----------
+    N, M, K
+        Hidden units, inputs, outputs.
+    d1, d2
+        The diagonals of D1 and D2, entries +-1.
+
+    Returns
+    -------
+    LinearFlow
+        dW1/dt = -grad_W1 L D1 and dw2/dt = -grad_w2 L D2, L = (1/2) tr(E Sigma E^T).
+    """
+    D1, D2 = _flip_matrices(N, M, d1, d2)
+    if K < 1:
+        raise ValueError(f"need K >= 1 (got K = {K})")
     W1 = sp.Matrix(N, M, lambda i, j: sp.Symbol(f"W1_{i}_{j}", real=True))
-    w2 = sp.Matrix(1, N, lambda _, i: sp.Symbol(f"w2_{i}", real=True))
-    w_star = sp.Matrix(M, 1, lambda j, _: sp.Symbol(f"wstar_{j}", real=True))
+    w2 = _readout(K, N)
+    w_star = sp.Matrix(M, K, lambda j, k: sp.Symbol(f"wstar_{j}" if K == 1 else f"wstar_{j}_{k}",
+                                                    real=True))
     Sigma = sp.Matrix(M, M, lambda i, j: sp.Symbol(f"S_{min(i, j)}_{max(i, j)}", real=True))
-    loss = (sp.Rational(1, 2) * (w2 * W1 - w_star.T) * Sigma * (w2 * W1 - w_star.T).T)[0, 0]
+    E = w2 * W1 - w_star.T
+    loss = sp.Rational(1, 2) * (E * Sigma * E.T).trace()
     # minus the gradient of the loss, each update multiplied by its flips (spec §1)
     dW1 = -sp.Matrix(N, M, lambda i, j: sp.diff(loss, W1[i, j])) * D1
-    dw2 = -sp.Matrix(1, N, lambda _, i: sp.diff(loss, w2[i])) * D2
+    dw2 = -sp.Matrix(K, N, lambda k, i: sp.diff(loss, w2[k, i])) * D2
     return LinearFlow(W1, w2, w_star, Sigma, D1, D2, (dW1, dw2))
 
 
 def error_flow(flow: LinearFlow) -> sp.Matrix:
-    """dE/dt along the flow (chain rule, 1 x M): equal to -E Sigma X (spec §2.1), which
-    :func:`error_flow_residual` checks."""
+    """dE/dt along the flow (chain rule, K x M): equal to -E Sigma X for K = 1 (spec §2.1) and
+    to -Y (Sigma (x) I_K) vec(E) in vec form (spec §2.5), which :func:`error_flow_residual`
+    checks."""
     dW1, dw2 = flow.field
     return dw2 * flow.W1 + flow.w2 * dW1
 
 
 def error_flow_residual(flow: LinearFlow) -> sp.Matrix:
-    """dE/dt + E Sigma X, expanded: the zero matrix (a proof at these sizes)."""
-    return sp.expand(error_flow(flow) + flow.error * flow.Sigma * flow.X)
+    """dE/dt + unvec(Y (Sigma (x) I_K) vec(E)), expanded (K x M; for K = 1, dE/dt + E Sigma X):
+    the zero matrix (a proof at these sizes). vec stacks the columns of E."""
+    K, M = flow.error.shape
+    rate = flow.Y * sp.kronecker_product(flow.Sigma, sp.eye(K)) * flow.error.vec()
+    return sp.expand(error_flow(flow) + rate.reshape(M, K).T)
 
 
-def jacobian(flow: LinearFlow) -> sp.Matrix:
-    """d(field)/d(weights) in the coordinates of :attr:`LinearFlow.weights`."""
+def jacobian(flow: LinearFlow | NonlinearFlow) -> sp.Matrix:
+    """d(field)/d(weights) in the coordinates of the flow's ``weights``. The linear network's
+    field is differentiated as a polynomial in the weights (about 4x faster than sp.diff)."""
     dW1, dw2 = flow.field
-    return sp.Matrix([*dW1, *dw2]).jacobian(flow.weights)
+    field, weights = [*dW1, *dw2], flow.weights
+    if isinstance(flow, LinearFlow):
+        polynomials = [sp.Poly(rate, *weights) for rate in field]
+        return sp.Matrix(len(field), len(weights),
+                         lambda i, j: polynomials[i].diff(weights[j]).as_expr())
+    # entry by entry: sp.Matrix.jacobian is an order of magnitude slower on these expressions
+    return sp.Matrix(len(field), len(weights), lambda i, j: sp.diff(field[i], weights[j]))
 
 
 def origin_eigenvalues(d1: int, d2: int) -> tuple[sp.Expr, sp.Expr]:
@@ -145,6 +231,172 @@ def origin_eigenvalues(d1: int, d2: int) -> tuple[sp.Expr, sp.Expr]:
     flow = linear_flow(1, 1, [d1], [d2])
     J = jacobian(flow).subs({s: 0 for s in flow.weights})
     return tuple(J.eigenvals(multiple=True))
+
+
+def origin_spectrum(flow: LinearFlow | NonlinearFlow) -> list[sp.Expr]:
+    """The 2N non-zero Jacobian eigenvalues at W1 = 0, w2 = 0 (spec §2.4): +-sqrt(kappa d2_i),
+    kappa = v^T D1 v, v = <y x>_train (one output; phi(0) = 0, phi'(0) = 1). The remaining
+    N (M - 1) eigenvalues are 0."""
+    if isinstance(flow, NonlinearFlow) and flow.phi == "relu":
+        raise ValueError("the origin spectrum needs phi(0) = 0 and phi'(0) = 1: not relu")
+    kappa = (flow.v.T * flow.D1 * flow.v)[0, 0]
+    return [sign * sp.sqrt(kappa * flow.D2[i, i]) for i in range(flow.D2.shape[0])
+            for sign in (1, -1)]
+
+
+# =============================================================================================
+# Nonlinear network with the authors' output rule (spec §1)
+# =============================================================================================
+
+_u = sp.Symbol("u", real=True)
+# phi and the matching-loss potential Phi with Phi' = phi (spec §1: log cosh, relu^2/2, u^2/2);
+# relu as a Piecewise, whose derivatives sympy takes piece by piece
+ACTIVATIONS: dict[str, tuple[sp.Expr, sp.Expr]] = {
+    "tanh": (sp.tanh(_u), sp.log(sp.cosh(_u))),
+    "relu": (sp.Piecewise((_u, _u > 0), (0, True)),
+             sp.Piecewise((_u**2 / 2, _u > 0), (0, True))),
+    "lin": (_u, _u**2 / 2),
+}
+
+
+@dataclass(frozen=True)
+class NonlinearFlow:
+    """The full-batch learning flow of the network y_hat = phi(w2 phi(W1 x)) (one output) with
+    the authors' output rule (spec §1), symbolically.
+
+    Attributes
+    ----------
+    W1, w2
+        The weights: (N, M) and (1, N) matrices of symbols.
+    x, y
+        The P training inputs (columns of an (M, P) matrix) and teacher outputs ((1, P)).
+    phi
+        The activation: "tanh", "relu" or "lin" (a key of :data:`ACTIVATIONS`).
+    f
+        The feedback vector, (N, 1): w2^T (backprop) or symbols b_i (feedback alignment).
+    D1, D2
+        The flip matrices (diagonal, entries +-1).
+    field
+        (dW1/dt, dw2/dt).
+    """
+
+    W1: sp.Matrix
+    w2: sp.Matrix
+    x: sp.Matrix
+    y: sp.Matrix
+    phi: str
+    f: sp.Matrix
+    D1: sp.Matrix
+    D2: sp.Matrix
+    field: tuple[sp.Matrix, sp.Matrix]
+
+    @property
+    def weights(self) -> list[sp.Symbol]:
+        """vec(W1) (row by row), then w2: the coordinates of :func:`jacobian`."""
+        return [*self.W1, *self.w2]
+
+    @property
+    def v(self) -> sp.Matrix:
+        """v = <y x>_train (M x 1, spec §2.4)."""
+        return self.x * self.y.T / self.x.shape[1]
+
+    @property
+    def matching_loss(self) -> sp.Expr:
+        """L = <Phi(w2 h) - y w2 h>_train, Phi' = phi (spec §1): minimised at y_hat = y."""
+        _, potential = ACTIVATIONS[self.phi]
+        total = 0
+        for p in range(self.x.shape[1]):
+            u = (self.w2 * _activate(self.phi, self.W1 * self.x[:, p]))[0, 0]
+            total += potential.subs(_u, u) - self.y[p] * u
+        return total / self.x.shape[1]
+
+
+def _activate(phi: str, a: sp.Matrix, order: int = 0) -> sp.Matrix:
+    """phi (order 0) or phi' (order 1) entrywise."""
+    function = sp.diff(ACTIVATIONS[phi][0], _u, order)
+    return a.applyfunc(lambda entry: function.subs(_u, entry))
+
+
+def nonlinear_flow(N: int, M: int, P: int, phi: str, d1: Sequence[int] | None = None,
+                   d2: Sequence[int] | None = None,
+                   feedback: str = "backprop") -> NonlinearFlow:
+    """The eta -> 0 full-batch flow of the authors' update (spec §1), no norm reset, on P
+    symbolic data points x_p (M-vectors) with teacher outputs y_p.
+
+    h = phi(a), a = W1 x, y_hat = phi(w2 h), e = y_hat - y, delta = (f e) * phi'(a) and
+
+        dW1/dt = -<delta x^T> D1,        dw2/dt = -<e h^T> D2,
+
+    with no phi' at the output.
+
+    Parameters
+    ----------
+    N, M, P
+        Hidden units, inputs, training points.
+    phi
+        "tanh", "relu" or "lin", the same at both layers.
+    d1, d2
+        The diagonals of D1 (inputs) and D2 (hidden units), entries +-1; none flipped by
+        default.
+    feedback
+        "backprop" (f = w2^T) or "feedback" (feedback alignment: f = b, a fixed vector of
+        symbols b_i).
+    """
+    if phi not in ACTIVATIONS:
+        raise ValueError(f"phi must be one of {sorted(ACTIVATIONS)} (got {phi!r})")
+    if P < 1:
+        raise ValueError(f"need P >= 1 (got P = {P})")
+    D1, D2 = _flip_matrices(N, M, d1, d2)
+    W1 = sp.Matrix(N, M, lambda i, j: sp.Symbol(f"W1_{i}_{j}", real=True))
+    w2 = _readout(1, N)
+    x = sp.Matrix(M, P, lambda j, p: sp.Symbol(f"x_{p}_{j}", real=True))
+    y = sp.Matrix(1, P, lambda _, p: sp.Symbol(f"y_{p}", real=True))
+    if feedback == "backprop":
+        f = w2.T
+    elif feedback == "feedback":
+        f = sp.Matrix(N, 1, lambda i, _: sp.Symbol(f"b_{i}", real=True))
+    else:
+        raise ValueError(f"feedback must be 'backprop' or 'feedback' (got {feedback!r})")
+    dW1, dw2 = sp.zeros(N, M), sp.zeros(1, N)
+    for p in range(P):
+        a = W1 * x[:, p]
+        h = _activate(phi, a)
+        e = _activate(phi, w2 * h)[0, 0] - y[p]
+        delta = (f * e).multiply_elementwise(_activate(phi, a, 1))
+        dW1 -= delta * x[:, p].T / P
+        dw2 -= e * h.T / P
+    return NonlinearFlow(W1, w2, x, y, phi, f, D1, D2, (dW1 * D1, dw2 * D2))
+
+
+def _case(expr: sp.Expr, condition: sp.Basic, holds: bool) -> sp.Expr:
+    """expr with every Piecewise that tests ``condition`` first replaced by its value where
+    the condition holds (``holds``) or fails."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Piecewise) and e.args[0].cond == condition,
+        lambda e: e.args[0].expr if holds else sp.Piecewise(*e.args[1:]))
+
+
+def _simplify_by_cases(expr: sp.Expr) -> sp.Expr:
+    """expr with its Piecewise (relu) split into cases, innermost condition first, and each
+    Piecewise-free case expanded in exponentials (tanh); cases that agree are merged, so the
+    result is 0 iff expr vanishes in every activation pattern."""
+    innermost = [piece.args[0].cond for piece in expr.atoms(sp.Piecewise)
+                 if not piece.args[0].cond.has(sp.Piecewise)]
+    if not innermost:
+        return sp.expand(expr.rewrite(sp.exp))
+    condition = min(innermost, key=sp.default_sort_key)
+    holds, fails = (_simplify_by_cases(_case(expr, condition, truth)) for truth in (True, False))
+    return holds if holds == fails else sp.Piecewise((holds, condition), (fails, True))
+
+
+def matching_loss_residual(flow: NonlinearFlow) -> sp.Matrix:
+    """field + grad L (L the matching loss, spec §1), simplified case by case, in the
+    coordinates of :func:`jacobian`: zero without flips and with backprop feedback (a proof at
+    these sizes: the field is then minus a gradient, its Jacobian minus a Hessian, spec §2.1)."""
+    dW1, dw2 = flow.field
+    loss = flow.matching_loss
+    return sp.Matrix([_simplify_by_cases(rate + sp.diff(loss, w))
+                      for rate, w in zip([*dW1, *dw2], flow.weights, strict=True)])
 
 
 # =============================================================================================
