@@ -148,6 +148,17 @@ def validate(parameters: Iterable[Parameter], given: Mapping[str, object]) -> di
     return values
 
 
+def values_along(parameter: Parameter, value: object) -> np.ndarray:
+    """Checked float values of ``parameter`` from a scalar, sequence, array or comma-separated
+    string (a line's ``along`` parameter, a diagram axis)."""
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    values = np.atleast_1d(np.asarray(value, dtype=object))
+    if values.size == 0:
+        raise ParameterError(f"{parameter.name} needs at least one value")
+    return np.array([parameter.check(v) for v in values.ravel()], dtype=float)
+
+
 def parse_axis(parameter: Parameter, text: str, log: bool = False) -> np.ndarray:
     """Parse ``start:stop:num`` (inclusive, like ``numpy.linspace``; ``numpy.geomspace`` when
     ``log``) into checked values."""

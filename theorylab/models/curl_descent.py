@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from theorylab import lazy
 from theorylab.model import LineInfo, Model
-from theorylab.parameters import Parameter, ParameterError, validate
+from theorylab.parameters import Parameter, ParameterError, validate, values_along
 from theorylab.results import (
     Comparison,
     Estimate,
@@ -319,16 +319,6 @@ def edge_spacing(M: int, c: float, alpha_h: float = 0.0, alpha_r: float = 0.0,
     return float(offsets[index]) if index < offsets.size else math.inf
 
 
-def _along(parameter: Parameter, value: object) -> np.ndarray:
-    """A scalar, sequence, array or comma-separated string of values of ``parameter``."""
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    values = np.atleast_1d(np.asarray(value, dtype=object))
-    if values.size == 0:
-        raise ParameterError(f"{parameter.name} needs at least one value")
-    return np.array([parameter.check(v) for v in values.ravel()], dtype=float)
-
-
 _FRACTIONS = ("alpha_h", "alpha_r")
 #: the simulator's rules, in its order (:data:`montecarlo.curl_descent.RULES`)
 RULES = ("gd", "fa", "fa-flip", "curl")
@@ -434,7 +424,7 @@ class CurlDescent(Model):
         if info.along not in params:
             raise ParameterError(f"missing parameter {info.along}: "
                                  f"{self.parameter(info.along).domain}")
-        values = _along(self.parameter(info.along), params.pop(info.along))
+        values = values_along(self.parameter(info.along), params.pop(info.along))
         if info.solves_for in params:
             raise ParameterError(f"{info.solves_for} is what {name} solves for: leave it out")
         p = validate([q for q in self.parameters if q.name not in (info.along, info.solves_for)],
@@ -465,8 +455,8 @@ class CurlDescent(Model):
         names = list(axes)
         self.check_axes(names)
         fraction = next(n for n in names if n in _FRACTIONS)
-        c = _along(self.parameter("c"), axes["c"])
-        alphas = _along(self.parameter(fraction), axes[fraction])
+        c = values_along(self.parameter("c"), axes["c"])
+        alphas = values_along(self.parameter(fraction), axes[fraction])
         p = validate([q for q in self.parameters if q.name not in names], fixed)
         others = {k: v for k, v in p.items() if k in _FRACTIONS}
         edge = lower_edge(c[:, None], **{fraction: alphas[None, :]}, **others, rho=p["rho"])

@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from theorylab import lazy
 from theorylab.model import LineInfo, Model
-from theorylab.parameters import Parameter, ParameterError, validate
+from theorylab.parameters import Parameter, ParameterError, validate, values_along
 from theorylab.results import (
     Comparison,
     Estimate,
@@ -85,16 +85,6 @@ def _graded_rule() -> tuple[np.ndarray, np.ndarray]:
 
 
 _THETA, _WEIGHTS = _graded_rule()
-
-
-def _along(parameter: Parameter, value: object) -> np.ndarray:
-    """A scalar, sequence, array or comma-separated string of values of ``parameter``."""
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    values = np.atleast_1d(np.asarray(value, dtype=object))
-    if values.size == 0:
-        raise ParameterError(f"{parameter.name} needs at least one value")
-    return np.array([parameter.check(v) for v in values.ravel()], dtype=float)
 
 
 class GeneralizationDynamics(Model):
@@ -173,22 +163,22 @@ class GeneralizationDynamics(Model):
         """``E_g`` and ``E_t`` on the broadcast grid of ``alpha`` and ``t`` (graded rule)."""
         p = validate([q for q in self.parameters if q.name not in ("alpha", "t")], fixed)
         alpha_v, t_v = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(t, float))
-        _along(self.parameter("alpha"), alpha_v.ravel())
-        _along(self.parameter("t"), t_v.ravel())
+        values_along(self.parameter("alpha"), alpha_v.ravel())
+        values_along(self.parameter("t"), t_v.ravel())
         return _errors(alpha_v, t_v, p)
 
     def optimal_stopping(self, alpha, **fixed) -> tuple[np.ndarray, np.ndarray]:
         """``(t*, E_g(t*))`` for each ``alpha``; ``t* = inf`` when ``E_g`` decreases forever
         (no label noise), ``0`` when it never decreases (no teacher, no initial weights)."""
         p = validate([q for q in self.parameters if q.name not in ("alpha", "t")], fixed)
-        return _optimal_stopping(_along(self.parameter("alpha"), alpha), p)
+        return _optimal_stopping(values_along(self.parameter("alpha"), alpha), p)
 
     def line(self, name: str, **params) -> Line:
         """``optimal-stopping``: ``{"alpha", "t", "E_g"}`` at each ``alpha`` given."""
         info = self.check_line(name)
         if "alpha" not in params:
             raise ParameterError(f"missing parameter alpha: {self.parameter('alpha').domain}")
-        alphas = _along(self.parameter("alpha"), params.pop("alpha"))
+        alphas = values_along(self.parameter("alpha"), params.pop("alpha"))
         p = validate([q for q in self.parameters if q.name not in ("alpha", "t")], params)
         t_opt, E_opt = _optimal_stopping(alphas, p)
         points = tuple({"alpha": float(al), "t": float(ts), "E_g": float(e)}
@@ -210,8 +200,8 @@ class GeneralizationDynamics(Model):
         and ``progress`` have nothing to distribute, resume or report and are not used.
         """
         self.check_axes(list(axes))
-        alphas = _along(self.parameter("alpha"), axes["alpha"])
-        times = _along(self.parameter("t"), axes["t"])
+        alphas = values_along(self.parameter("alpha"), axes["alpha"])
+        times = values_along(self.parameter("t"), axes["t"])
         p = validate([q for q in self.parameters if q.name not in self.diagram_axes], fixed)
         grid = _errors(alphas[:, None], times[None, :], p)
         t_opt, E_opt = _optimal_stopping(alphas, p)
