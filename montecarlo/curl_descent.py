@@ -34,7 +34,10 @@ the next step (V is rescaled once per epoch). For φ = lin the step uses the ran
 updates a row, its norm and the next u (8NM flops per step instead of O(NMB)). For tanh/relu a
 step is the pre-activations and the rank-B update of W1, register-blocked (two rows of W1 times
 four samples per pass) and contiguous over M (4NMB flops), with a branch-free tanh (≤ 2 ulp) that
-vectorises. :func:`flow` integrates the η → 0, full-batch limit with scipy.
+vectorises; when M < N the steps of an epoch run on V's transpose instead (copied at the start and
+end of the epoch), register-blocked likewise (four rows of Vᵀ times two samples, two times four)
+but contiguous over the N hidden units, so that the short side is never the vectorised one.
+:func:`flow` integrates the η → 0, full-batch limit with scipy.
 :func:`train_numpy` is the same dynamics written as a plain per-network NumPy loop (full matrix
 products, explicit norm reset): the reference of the tests and the naive baseline of the
 benchmark (``python -m benchmarks --only curl``).
@@ -466,6 +469,65 @@ def _subtract_outer(V, K, X):
                 V[i, j] -= k * X[p, j]
 
 
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _preactivations_columns(VT, X, A):
+    """A[p, i] = V_i · X_p from VT = Vᵀ (M, N): four rows of VT times two rows of X per pass,
+    contiguous over N (6 loads and 2 stores per 8 multiply-adds)."""
+    M, N = VT.shape
+    rows = X.shape[0]
+    blocked = M - M % 4
+    for p in range(rows):
+        for i in range(N):
+            A[p, i] = 0.0
+    for p in range(0, rows - rows % 2, 2):
+        for j in range(0, blocked, 4):
+            x0, x1, x2, x3 = X[p, j], X[p, j + 1], X[p, j + 2], X[p, j + 3]
+            y0, y1, y2, y3 = X[p + 1, j], X[p + 1, j + 1], X[p + 1, j + 2], X[p + 1, j + 3]
+            for i in range(N):
+                v0, v1, v2, v3 = VT[j, i], VT[j + 1, i], VT[j + 2, i], VT[j + 3, i]
+                A[p, i] += (x0 * v0 + x1 * v1) + (x2 * v2 + x3 * v3)
+                A[p + 1, i] += (y0 * v0 + y1 * v1) + (y2 * v2 + y3 * v3)
+        for j in range(blocked, M):
+            x, y = X[p, j], X[p + 1, j]
+            for i in range(N):
+                v = VT[j, i]
+                A[p, i] += x * v
+                A[p + 1, i] += y * v
+    for p in range(rows - rows % 2, rows):
+        for j in range(M):
+            x = X[p, j]
+            for i in range(N):
+                A[p, i] += x * VT[j, i]
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _subtract_outer_columns(VT, K, X):
+    """Vᵀ −= Xᵀ K on VT = Vᵀ (M, N) (K: (rows, N), X: (rows, M)): two rows of VT times four
+    rows of X per pass, contiguous over N."""
+    M, N = VT.shape
+    rows = X.shape[0]
+    blocked = rows - rows % 4
+    for j in range(0, M - M % 2, 2):
+        for p in range(0, blocked, 4):
+            x0, x1, x2, x3 = X[p, j], X[p + 1, j], X[p + 2, j], X[p + 3, j]
+            y0, y1, y2, y3 = X[p, j + 1], X[p + 1, j + 1], X[p + 2, j + 1], X[p + 3, j + 1]
+            for i in range(N):
+                k0, k1, k2, k3 = K[p, i], K[p + 1, i], K[p + 2, i], K[p + 3, i]
+                VT[j, i] -= (x0 * k0 + x1 * k1) + (x2 * k2 + x3 * k3)
+                VT[j + 1, i] -= (y0 * k0 + y1 * k1) + (y2 * k2 + y3 * k3)
+        for p in range(blocked, rows):
+            x, y = X[p, j], X[p, j + 1]
+            for i in range(N):
+                k = K[p, i]
+                VT[j, i] -= x * k
+                VT[j + 1, i] -= y * k
+    for j in range(M - M % 2, M):
+        for p in range(rows):
+            x = X[p, j]
+            for i in range(N):
+                VT[j, i] -= x * K[p, i]
+
+
 @intrinsic
 def _float_bits(typingctx, x):
     """The IEEE-754 bits of a float64 as an int64."""
@@ -494,16 +556,14 @@ def _tanh(x):
     """tanh to ≤ 2 ulp (checked against numpy on 4·10^6 points), branch-free so that loops over
     it vectorise (glibc's tanh is a call per element, ≈ 10 ns). Cephes: |x| < 0.625 the rational
     x + x³P(x²)/Q(x²); else 1 − 2/(e^{2|x|} + 1), e^y = 2^k e^r with r = y − k ln2 (Cody–Waite)
-    and e^r from Cephes' Padé form, 2^k built from its exponent bits. |x| is capped at 20, where
-    tanh rounds to 1. Must not be compiled with fastmath (the rounding constant would be
-    reassociated away): only inline it into functions without fastmath."""
+    and e^r = (q + p)/(q − p) from Cephes' Padé form, 2^k built from its exponent bits, so that
+    2/(e^y + 1) = 2(q − p)/(2^k(q + p) + q − p) and both branches share one division (the
+    slowest operation of the vector loop). |x| is capped at 20, where tanh rounds to 1. Must not
+    be compiled with fastmath (the rounding constant would be reassociated away): only inline it
+    into functions without fastmath."""
     t = abs(x)
     t = t if t < 20.0 else 20.0
     z = x * x
-    small = x + x * z * ((-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z
-                         - 1.61468768441708447952e3) / (
-        ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
-        + 4.84406305325125486048e3)
     y = 2.0 * t
     shifted = y * _LOG2E + _ROUNDER
     k = shifted - _ROUNDER
@@ -514,9 +574,15 @@ def _tanh(x):
     q = (((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
           + 2.27265548208155028766e-1) * rr + 2.0)
     power = _bits_float((_float_bits(shifted) - _float_bits(_ROUNDER) + 1023) << 52)
-    large = 1.0 - 2.0 / ((1.0 + 2.0 * p / (q - p)) * power + 1.0)
-    large = -large if x < 0.0 else large
-    return small if t < 0.625 else large
+    # one division for both branches: x³P(x²)/Q(x²), or 2/(e^y + 1) = 2(q − p)/(2^k(q + p) + q − p)
+    small = t < 0.625
+    numerator = x * z * ((-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z
+                         - 1.61468768441708447952e3) if small else 2.0 * (q - p)
+    denominator = (((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z
+                   + 4.84406305325125486048e3) if small else power * (q + p) + (q - p)
+    ratio = numerator / denominator
+    large = 1.0 - ratio
+    return x + ratio if small else (-large if x < 0.0 else large)
 
 
 @njit(cache=True, error_model="numpy")
@@ -529,10 +595,11 @@ def _activation(a, phi):
 
 @njit(cache=True, error_model="numpy")
 def _activate(A, H, sigma, phi):
-    """A ← σA (pre-activations of W1 = σV) and H = φ(A), elementwise: a vectorised loop."""
-    N, B = A.shape
-    for i in range(N):
-        for b in range(B):
+    """A ← σA (pre-activations of W1 = σV) and H = φ(A), elementwise (either layout of A):
+    a vectorised loop."""
+    rows, columns = A.shape
+    for i in range(rows):
+        for b in range(columns):
             a = sigma * A[i, b]
             A[i, b] = a
             if phi == _TANH:
@@ -556,15 +623,15 @@ def _step_nonlinear(V, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, norms, res
         e[b] = _activation(z, phi) - yb[b]
     norm2 = 0.0
     for i in range(N):
-        f = feedback[i] if use_b else w2[i]
+        scale = c * (feedback[i] if use_b else w2[i]) / sigma
         s = 0.0
         for b in range(B):
             s += e[b] * H[i, b]
             # A becomes the update's coefficients c δ_ib / σ
             if phi == _TANH:
-                A[i, b] = c * f * e[b] * (1.0 - H[i, b] * H[i, b]) / sigma
+                A[i, b] = scale * e[b] * (1.0 - H[i, b] * H[i, b])
             else:
-                A[i, b] = c * f * e[b] / sigma if A[i, b] > 0.0 else 0.0
+                A[i, b] = scale * e[b] if A[i, b] > 0.0 else 0.0
         w = w2[i] - c * s * d2[i]
         w2new[i] = w
         norm2 += w * w
@@ -580,6 +647,59 @@ def _step_nonlinear(V, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, norms, res
     for i in range(N):
         w2[i] = tau * w2new[i]
     return sigma
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _step_nonlinear_columns(VT, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, norms, reset,
+                            phi, A, H, e, w2new):
+    """:func:`_step_nonlinear` on VT = Vᵀ (M, N) with A, H of shape (B, N): every inner loop
+    runs over the hidden units, the fast layout when M < N. Returns the new σ."""
+    M, N = VT.shape
+    B = yb.size
+    f = feedback if use_b else w2
+    _preactivations_columns(VT, xb, A)
+    _activate(A, H, sigma, phi)
+    for i in range(N):
+        w2new[i] = 0.0
+    for b in range(B):
+        z = 0.0
+        for i in range(N):
+            z += w2[i] * H[b, i]
+        e[b] = _activation(z, phi) - yb[b]
+        scale = c * e[b] / sigma
+        # w2new accumulates ⟨e h⟩; A becomes the update's coefficients c δ_bi / σ
+        for i in range(N):
+            w2new[i] += e[b] * H[b, i]
+            if phi == _TANH:
+                A[b, i] = scale * f[i] * (1.0 - H[b, i] * H[b, i])
+            else:
+                A[b, i] = scale * f[i] if A[b, i] > 0.0 else 0.0
+    norm2 = 0.0
+    for i in range(N):
+        w = w2[i] - c * w2new[i] * d2[i]
+        w2new[i] = w
+        norm2 += w * w
+    _subtract_outer_columns(VT, A, xd)
+    norm1 = 0.0
+    for j in range(M):
+        for i in range(N):
+            norm1 += VT[j, i] * VT[j, i]
+    tau = 1.0
+    if reset:
+        sigma = norms[0] / math.sqrt(norm1)
+        tau = norms[1] / math.sqrt(norm2)
+    for i in range(N):
+        w2[i] = tau * w2new[i]
+    return sigma
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _transpose(source, target, scale):
+    """target = scale · sourceᵀ."""
+    rows, columns = source.shape
+    for i in range(rows):
+        for j in range(columns):
+            target[j, i] = scale * source[i, j]
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -625,11 +745,13 @@ def _kernel(W1, w2, feedback, use_b, d1, d2, X, Y, X_test, Y_test, norms, rng, f
 
     Between calls the state is the true weights ``W1[n]``, ``w2[n]``, the shuffle stream
     ``rng[n]`` (a copy of the seed's, so all rules of a seed see the same batches), the q sums and
-    the Lyapunov shadow and sum.
+    the Lyapunov shadow and sum. For tanh/relu with M < N the steps of an epoch run on Vᵀ
+    (:func:`_step_nonlinear_columns`), copied from V at its start and back at its end.
     """
     networks, N, M = W1.shape
     S, P = Y.shape
     c = eta_s / batch
+    columns = phi != _LIN and M < N
     for n in prange(networks):
         rule, seed = n // S, n % S
         V = W1[n]
@@ -644,8 +766,10 @@ def _kernel(W1, w2, feedback, use_b, d1, d2, X, Y, X_test, Y_test, norms, rng, f
         g = np.empty(M)
         gd = np.empty(M)
         w2new = np.empty(N)
-        A = np.empty((N, batch))
-        H = np.empty((N, batch))
+        A = np.empty((batch, N)) if columns else np.empty((N, batch))
+        H = np.empty_like(A)
+        VT = np.empty((M, N) if columns else (0, 0))
+        SVT = np.empty((M, N) if columns and lyap else (0, 0))
         e = np.empty(batch)
         work = np.empty((N, 16))
         su = np.empty(M)
@@ -661,6 +785,10 @@ def _kernel(W1, w2, feedback, use_b, d1, d2, X, Y, X_test, Y_test, norms, rng, f
                 _readout(V, w, u)
                 if lyap:
                     _readout(SV, sw, su)
+            if columns:
+                _transpose(V, VT, 1.0)
+                if lyap:
+                    _transpose(SV, SVT, 1.0)
             _shuffle(order, rng[n])
             sigma = 1.0
             shadow_sigma = 1.0
@@ -678,6 +806,14 @@ def _kernel(W1, w2, feedback, use_b, d1, d2, X, Y, X_test, Y_test, norms, rng, f
                         shadow_sigma = _step_linear(SV, shadow_sigma, sw, su, xb, yb, f,
                                                     use_b[rule], flip1, flip2, c, norms[n],
                                                     reset, g, gd, w2new)
+                elif columns:
+                    sigma = _step_nonlinear_columns(VT, sigma, w, xb, xd, yb, f, use_b[rule],
+                                                    flip2, c, norms[n], reset, phi, A, H, e,
+                                                    w2new)
+                    if lyap:
+                        shadow_sigma = _step_nonlinear_columns(SVT, shadow_sigma, sw, xb, xd, yb,
+                                                               f, use_b[rule], flip2, c, norms[n],
+                                                               reset, phi, A, H, e, w2new)
                 else:
                     sigma = _step_nonlinear(V, sigma, w, xb, xd, yb, f, use_b[rule], flip2, c,
                                             norms[n], reset, phi, A, H, e, w2new)
@@ -685,12 +821,16 @@ def _kernel(W1, w2, feedback, use_b, d1, d2, X, Y, X_test, Y_test, norms, rng, f
                         shadow_sigma = _step_nonlinear(SV, shadow_sigma, sw, xb, xd, yb, f,
                                                        use_b[rule], flip2, c, norms[n], reset,
                                                        phi, A, H, e, w2new)
-            if sigma != 1.0:
+            if columns:
+                _transpose(VT, V, sigma)
+                if lyap:
+                    _transpose(SVT, SV, shadow_sigma)
+            elif sigma != 1.0:
                 for i in range(N):
                     for j in range(M):
                         V[i, j] *= sigma
             if lyap:
-                if shadow_sigma != 1.0:
+                if shadow_sigma != 1.0 and not columns:
                     for i in range(N):
                         for j in range(M):
                             SV[i, j] *= shadow_sigma

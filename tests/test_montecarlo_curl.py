@@ -24,6 +24,8 @@ ROUNDING = 64 * EPS
 
 TINY = dict(alpha_h=0.5, alpha_r=0.5, seeds=2, batch=5, epochs=20, n_log=8, keep_last=6)
 TINY_SIZE = (6, 4, 20)  # M, N, P: 3 flipped inputs, 2 flipped hidden units
+SIZES = (TINY_SIZE, (3, 17, 20), (17, 3, 20))
+"""M ≥ N and M < N (tanh/relu steps on Vᵀ), odd sizes that leave every register block a tail."""
 
 
 def _flat(run):
@@ -32,13 +34,14 @@ def _flat(run):
     return np.concatenate([run.W1.reshape(R, S, -1), run.w2], axis=-1)
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("nonlinearity", cd.NONLINEARITIES)
 @pytest.mark.parametrize("start,norm_reset", [("random", True), ("random", False),
                                               ("teacher-W1", True), ("teacher-w2", False)])
-def test_kernel_matches_numpy_loop(nonlinearity, start, norm_reset):
+def test_kernel_matches_numpy_loop(size, nonlinearity, start, norm_reset):
     options = dict(TINY, nonlinearity=nonlinearity, start=start, norm_reset=norm_reset,
                    lyapunov=True)
-    fast, slow = cd.train(*TINY_SIZE, **options), cd.train_numpy(*TINY_SIZE, **options)
+    fast, slow = cd.train(*size, **options), cd.train_numpy(*size, **options)
     assert fast.rules == slow.rules == cd.RULES
     np.testing.assert_array_equal(fast.epochs, slow.epochs)
     np.testing.assert_allclose(fast.W1, slow.W1, rtol=0, atol=AGREEMENT)
