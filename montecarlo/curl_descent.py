@@ -393,12 +393,7 @@ def _step_linear(V, sigma, w2, u, xb, yb, feedback, use_b, d1, d2, c, norms, res
                 row += v * v
                 u[j] += w * v
             norm1 += row
-    tau = 1.0
-    if reset:
-        sigma = norms[0] / math.sqrt(norm1)
-        tau = norms[1] / math.sqrt(norm2)
-    for i in range(N):
-        w2[i] = tau * w2new[i]
+    sigma, tau = _reset_norms(sigma, norm1, norm2, norms, reset, w2, w2new)
     for j in range(M):
         u[j] *= sigma * tau
     return sigma
@@ -612,7 +607,7 @@ def _activate(A, H, sigma, phi):
 def _step_nonlinear(V, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, norms, reset, phi, A,
                     H, e, w2new):
     """One tanh/relu step on W1 = σV (``xd`` = batch inputs times d1). Returns the new σ."""
-    N, M = V.shape
+    N = V.shape[0]
     B = yb.size
     _preactivations(V, xb, A)
     _activate(A, H, sigma, phi)
@@ -636,17 +631,7 @@ def _step_nonlinear(V, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, norms, res
         w2new[i] = w
         norm2 += w * w
     _subtract_outer(V, A, xd)
-    norm1 = 0.0
-    for i in range(N):
-        for j in range(M):
-            norm1 += V[i, j] * V[i, j]
-    tau = 1.0
-    if reset:
-        sigma = norms[0] / math.sqrt(norm1)
-        tau = norms[1] / math.sqrt(norm2)
-    for i in range(N):
-        w2[i] = tau * w2new[i]
-    return sigma
+    return _reset_norms(sigma, _squared_norm(V), norm2, norms, reset, w2, w2new)[0]
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -654,7 +639,7 @@ def _step_nonlinear_columns(VT, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, n
                             phi, A, H, e, w2new):
     """:func:`_step_nonlinear` on VT = Vᵀ (M, N) with A, H of shape (B, N): every inner loop
     runs over the hidden units, the fast layout when M < N. Returns the new σ."""
-    M, N = VT.shape
+    N = VT.shape[1]
     B = yb.size
     f = feedback if use_b else w2
     _preactivations_columns(VT, xb, A)
@@ -680,17 +665,32 @@ def _step_nonlinear_columns(VT, sigma, w2, xb, xd, yb, feedback, use_b, d2, c, n
         w2new[i] = w
         norm2 += w * w
     _subtract_outer_columns(VT, A, xd)
-    norm1 = 0.0
-    for j in range(M):
-        for i in range(N):
-            norm1 += VT[j, i] * VT[j, i]
+    return _reset_norms(sigma, _squared_norm(VT), norm2, norms, reset, w2, w2new)[0]
+
+
+@njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+def _squared_norm(V):
+    """Σ V_ij² (the Frobenius norm squared, any layout)."""
+    total = 0.0
+    rows, columns = V.shape
+    for i in range(rows):
+        for j in range(columns):
+            total += V[i, j] * V[i, j]
+    return total
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _reset_norms(sigma, norm1, norm2, norms, reset, w2, w2new):
+    """The norm reset after a step: σ and the readout scale τ that put ‖W1‖_F and ‖w2‖ back to
+    ``norms`` (σ unchanged and τ = 1 without reset); writes w2 = τ w2new. Returns (σ, τ);
+    ``norm1`` is ‖V‖_F² (W1 = σV), ``norm2`` = ‖w2new‖²."""
     tau = 1.0
     if reset:
         sigma = norms[0] / math.sqrt(norm1)
         tau = norms[1] / math.sqrt(norm2)
-    for i in range(N):
+    for i in range(w2.size):
         w2[i] = tau * w2new[i]
-    return sigma
+    return sigma, tau
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
