@@ -438,7 +438,8 @@ def _linear_in_root(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 
 
 @cache
-def critical_polynomial(analytic_root: bool) -> tuple[list[sp.Expr], sp.Expr, sp.Expr]:
+def critical_polynomial(analytic_root: bool,
+                        readout_flips: bool = True) -> tuple[list[sp.Expr], sp.Expr, sp.Expr]:
     """The critical points of B: coefficients (highest power first) of a polynomial in G whose
     real roots contain them, and the pair (a, b) of dB/dG ∝ a S + b.
 
@@ -448,13 +449,15 @@ def critical_polynomial(analytic_root: bool) -> tuple[list[sp.Expr], sp.Expr, sp
     10, and a root is a true critical point iff -b/a >= 0 (then S = -b/a); its leading
     coefficient vanishes at alpha_h = 1/c and 1 - 1/c, where atoms at -rho, +rho appear. With
     ``analytic_root=True`` (alpha_h = 0, S = 1 + 2 rho G, no root to remove) it is the
-    numerator of dB/dG, a quartic.
+    numerator of dB/dG, a quartic. ``readout_flips=False`` sets alpha_r = 0 before the
+    denominators are cleared, so the pole of R_{-B} at G = -1 adds no spurious roots there.
     """
+    blue = blue_function() if readout_flips else blue_function().subs(alpha_r, 0)
     dS = sp.diff(radicand(), G) / (2 * _S)
-    derivative = sp.diff(blue_function(), G) + sp.diff(blue_function(), _S) * dS
+    derivative = sp.diff(blue, G) + sp.diff(blue, _S) * dS
     a, b = _linear_in_root(derivative * 2 * G**2 * _S)
     if analytic_root:
-        derivative = sp.diff(blue_function(1 + 2 * rho * G), G)
+        derivative = sp.diff(blue.subs(_S, 1 + 2 * rho * G), G)
         polynomial = sp.numer(sp.together(derivative))
     else:
         polynomial = a**2 * radicand() - b**2
@@ -497,7 +500,8 @@ def numeric_spectral_theory() -> dict[str, Callable]:
 
     ``blue(G, S, c, alpha_r)``; ``radicand(G, rho, alpha_h)``;
     ``critical(c, rho, alpha_h, alpha_r)`` and ``critical_analytic(c, rho, alpha_r)``: lists of
-    coefficients; ``critical_sign(G, c, rho, alpha_h, alpha_r)``: (a, b);
+    coefficients, and ``critical_no_readout(c, rho, alpha_h)``,
+    ``critical_analytic_no_readout(c, rho)`` for alpha_r = 0 (no pole at G = -1);
     ``density(z, c, rho, alpha_h, alpha_r)`` and ``density_analytic(z, c, rho, alpha_r)``;
     ``discriminant(c, rho, alpha_r)``: coefficients in z;
     ``slope`` and ``curvature`` (arguments ``G, c, rho, alpha_h, alpha_r``) and their
@@ -506,15 +510,16 @@ def numeric_spectral_theory() -> dict[str, Callable]:
     adds roots, e.g. a double one at the pole G = -1 when alpha_r = 0; it is the lower edge only
     where the curvature is < 0).
     """
-    coefficients, a, b = critical_polynomial(False)
     positive, analytic_blue = blue_function(sp.sqrt(radicand())), blue_function(1 + 2 * rho * G)
-    analytic, _, _ = critical_polynomial(True)
     functions = {
         "blue": sp.lambdify((G, _S, c, alpha_r), blue_function(), modules="numpy"),
         "radicand": sp.lambdify((G, rho, alpha_h), radicand(), modules="numpy"),
-        "critical": _lambdify_list(coefficients, (c, rho, alpha_h, alpha_r)),
-        "critical_analytic": _lambdify_list(analytic, (c, rho, alpha_r)),
-        "critical_sign": _lambdify_list((a, b), (G, c, rho, alpha_h, alpha_r)),
+        "critical": _lambdify_list(critical_polynomial(False)[0], (c, rho, alpha_h, alpha_r)),
+        "critical_analytic": _lambdify_list(critical_polynomial(True)[0], (c, rho, alpha_r)),
+        "critical_no_readout": _lambdify_list(critical_polynomial(False, False)[0],
+                                              (c, rho, alpha_h)),
+        "critical_analytic_no_readout": _lambdify_list(critical_polynomial(True, False)[0],
+                                                       (c, rho)),
         "density": _lambdify_list(density_polynomial(False), (z, c, rho, alpha_h, alpha_r)),
         "density_analytic": _lambdify_list(density_polynomial(True), (z, c, rho, alpha_r)),
         "discriminant": _lambdify_list(readout_discriminant(), (c, rho, alpha_r)),

@@ -34,6 +34,7 @@ at ``c ≥ 2/3``, spec §2.3).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -162,15 +163,18 @@ def lower_edge(c, alpha_h=0.0, alpha_r=0.0, rho=1.0) -> Edge:
     alpha_h, alpha_r = (np.where((a > 0) & (a < ALPHA_FLOOR), ALPHA_FLOOR, a)
                         for a in (alpha_h, alpha_r))
     G_star = np.full(c.size, np.nan)
-    flipped = alpha_h > 0
-    for mask, analytic in ((~flipped, True), (flipped, False)):
+    flipped, readout = alpha_h > 0, alpha_r > 0
+    for analytic, with_readout in itertools.product((True, False), (True, False)):
+        mask = (flipped != analytic) & (readout == with_readout)
         if not mask.any():
             continue
         cm, hm, rm, pm = (v[mask, None] for v in (c, alpha_h, alpha_r, rho))
-        if analytic:
-            roots = _poly_roots(numeric["critical_analytic"](cm[:, 0], pm[:, 0], rm[:, 0]))
+        arguments = [cm[:, 0], pm[:, 0]] + ([] if analytic else [hm[:, 0]])
+        name = "critical" + ("_analytic" if analytic else "")
+        if with_readout:
+            roots = _poly_roots(numeric[name](*arguments, rm[:, 0]))
         else:
-            roots = _poly_roots(numeric["critical"](cm[:, 0], pm[:, 0], hm[:, 0], rm[:, 0]))
+            roots = _poly_roots(numeric[name + "_no_readout"](*arguments))
         G = roots.real
         valid = (np.abs(roots.imag) <= _REAL_TOLERANCE * (1 + np.abs(G))) & (G < 0)
         valid &= (G > -1) | (rm == 0)                      # R_{-B} has its pole at G = -1
