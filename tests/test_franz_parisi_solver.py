@@ -1,0 +1,314 @@
+"""The deterministic task-1 solver of the Franz–Parisi model (``shared/specs/franz-parisi.md`` §2,
+§4, §7) against independent quadrature, the derived equations, finite differences and limits."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, special
+
+from derivations import franz_parisi as fp
+from theorylab import franz_parisi_solver as fs
+from theorylab import gaussian
+
+BETA = 20.0
+DEFAULT = fs.Grids()
+_solved: dict[tuple, fs.Task1State] = {}
+
+
+def solve(alpha, branch="poor", k1=0.0, grids=DEFAULT):
+    """Task-1 solves, shared between tests (each takes about a second)."""
+    key = (alpha, branch, k1, grids)
+    if key not in _solved:
+        _solved[key] = fs.solve_task1(alpha, BETA, k1, branch=branch, grids=grids)
+    return _solved[key]
+
+
+def pdf(x):
+    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+# --- quadrature against scipy -------------------------------------------------------------------
+
+def site_scipy(A, h, k):
+    """ln ∫dm e^{A m² + h m + kS}, ⟨m⟩, ⟨m²⟩, ⟨sign m⟩ by adaptive quadrature in t = atanh m."""
+    shift = abs(h) + max(A, 0.0) + k * math.log(2)
+
+    def f(t):
+        m = math.tanh(t)
+        plus, minus = special.expit(2 * t), special.expit(-2 * t)
+        entropy = -(plus * special.log_expit(2 * t) + minus * special.log_expit(-2 * t))
+        w = math.exp(A * m * m + h * m + k * entropy - shift) * 4 * plus * minus
+        return np.array([w, m * w, m * m * w, math.copysign(w, t)])
+
+    z, m1, m2, sgn = integrate.quad_vec(f, -25, 25, points=[0.0], epsabs=0, epsrel=1e-13,
+                                        limit=2000)[0]
+    return np.array([math.log(z) + shift, m1 / z, m2 / z, sgn / z])
+
+
+@pytest.mark.parametrize(("A", "h", "k"), [
+    (0.5, 2.0, 0.0), (-300.0, 40.0, 0.0), (800.0, 3.0, 0.0), (800.0, -1500.0, 0.0),
+    (-1000.0, 100.0, 0.0), (-50.0, 0.5, 3.0), (2.0, 0.3, 100.0), (0.0, 1e-3, 0.0)])
+def test_site_moments_against_scipy(A, h, k):
+    # fields ~10³ (boundary layers at m = ±1) and narrow peaks next to m = 0 (⟨sign m⟩)
+    s = fs.site_moments(A, np.array([h]), k)
+    mine = np.array([s.log_z[0], s.mean[0], s.square[0], s.sign[0]])
+    np.testing.assert_allclose(mine, site_scipy(A, h, k), rtol=1e-12, atol=1e-13)
+
+
+def output_scipy(omega, q, Q, beta):
+    """ln Z_out(ω) and ⟨R⟩, ⟨R²⟩, ⟨gR⟩ over Dx H(g)^β, by adaptive quadrature around the peak."""
+    a, s = math.sqrt(Q - q), math.sqrt(1 - Q)
+    xs = np.linspace(-60, 10, 70001)
+    ell = -xs**2 / 2 + beta * special.log_ndtr(-(omega + a * xs) / s)
+    peak, top = xs[ell.argmax()], ell.max()
+
+    def f(x):
+        g = (omega + a * x) / s
+        log_h = special.log_ndtr(-g)
+        R = math.exp(-g * g / 2 - 0.5 * math.log(2 * math.pi) - log_h)
+        w = math.exp(-x * x / 2 + beta * log_h - top)
+        return np.array([w, w * R, w * R * R, w * g * R])
+
+    edges = sorted({peak - 12, peak, peak + 12, *[e for e in (-omega / a,)
+                                                  if abs(e - peak) < 12]})
+    z, r1, r2, gr = sum(integrate.quad_vec(f, lo, hi, epsabs=0, epsrel=1e-13, limit=2000)[0]
+                        for lo, hi in itertools.pairwise(edges))
+    return np.array([math.log(z) + top - 0.5 * math.log(2 * math.pi), r1 / z, r2 / z, gr / z])
+
+
+@pytest.mark.parametrize(("omega", "q", "Q", "beta"), [
+    (0.5, 0.3, 0.6, 20.0), (3.0, 0.5, 0.99, 20.0), (0.1, 0.98, 0.995, 20.0),
+    (2.0, 0.2, 0.9, 3.0), (-1.0, 0.95, 0.977, 20.0), (4.0, 0.9782, 0.97839, 20.0)])
+def test_output_channel_against_scipy(omega, q, Q, beta):
+    # misclassified ω > 0: the mass of Dx H(g)^β sits deep in the Gaussian tail
+    o = fs.output_channel(np.array([omega]), q, Q, beta, fs.Grids(x_nodes=128))
+    mine = np.array([o.log_z[0], o.R[0], o.R2[0], o.gR[0]])
+    np.testing.assert_allclose(mine, output_scipy(omega, q, Q, beta), rtol=1e-10)
+    default = fs.output_channel(np.array([omega]), q, Q, beta)
+    assert default.log_z[0] == pytest.approx(o.log_z[0], rel=1e-8, abs=1e-10)
+
+
+# --- the conjugates -----------------------------------------------------------------------------
+
+POINTS_E = [(0.6, 0.5, 0.8, 3.0), (0.9545048725, 0.7312077493, 0.9770602749, 20.0),
+            (0.9782378786, 0.9889991129, 0.9783937443, 20.0)]
+"""(q, r, Q, β): a generic point; the α = 1.5 poor and α = 2 good solutions at β = 20."""
+
+
+@pytest.mark.parametrize(("q", "r", "Q", "beta"), POINTS_E)
+def test_analytic_conjugates_are_derivatives_of_G_E(q, r, Q, beta):
+    e = fs.energetic(q, r, Q, beta)
+    step = 1e-4 * min(q - r * r, Q - q, 1 - Q, 0.01)
+
+    def G(dq=0.0, dr=0.0, dQ=0.0):
+        return fs.energetic(q + dq, r + dr, Q + dQ, beta).G_E
+
+    assert (G(dq=step) - G(dq=-step)) / (2 * step) == pytest.approx(e.dq, rel=1e-7)
+    assert (G(dr=step) - G(dr=-step)) / (2 * step) == pytest.approx(e.dr, rel=1e-7)
+    assert (G(dQ=step) - G(dQ=-step)) / (2 * step) == pytest.approx(e.dQ, rel=1e-7)
+    assert fs.conjugates(q, r, Q, 0.7, beta) == pytest.approx(
+        (-1.4 * e.dq, 0.7 * e.dr, 0.7 * e.dQ), rel=1e-15)
+
+
+@pytest.mark.slow
+def test_conjugates_against_nested_scipy_quadrature():
+    # the α = 0.5 solution at β = 20: q̂ = 2αE_zW(β/s)²⟨R⟩², Q̂ = αE_zW β(β − 1)/s² ⟨R²⟩,
+    # r̂ = 2α√q/√(q − r²) E_z φ(cz)(β/s)⟨R⟩ by adaptive quadrature (a second, independent code)
+    q, r, Q, alpha = 0.5395258633195281, 0.3789743112384891, 0.6797674174187188, 0.5
+    a, s = math.sqrt(Q - q), math.sqrt(1 - Q)
+    c = r / math.sqrt(q - r * r)
+
+    def channel(omega):
+        def f(x):
+            g = (omega + a * x) / s
+            log_h = special.log_ndtr(-g)
+            R = math.exp(-g * g / 2 - 0.5 * math.log(2 * math.pi) - log_h)
+            w = pdf(x) * math.exp(BETA * log_h)
+            return np.array([w, w * R, w * R * R])
+
+        edges = sorted({-14.0, 14.0, min(max(-omega / a, -14.0), 14.0)})
+        return sum(integrate.quad_vec(f, lo, hi, epsabs=0, epsrel=1e-14, limit=4000)[0]
+                   for lo, hi in itertools.pairwise(edges))
+
+    def integrand(z):
+        Z, ZR, ZR2 = channel(math.sqrt(q) * z)
+        W = special.ndtr(-c * z)
+        return 2 * alpha * pdf(z) * np.array([
+            W * (BETA / s) ** 2 * (ZR / Z) ** 2,
+            math.sqrt(q) / math.sqrt(q - r * r) * pdf(c * z) * BETA / s * ZR / Z,
+            W * BETA * (BETA - 1) / (2 * s * s) * ZR2 / Z])
+
+    expected = sum(integrate.quad_vec(integrand, lo, hi, epsabs=0, epsrel=1e-13, limit=4000)[0]
+                   for lo, hi in ((-12, 0), (0, 12)))
+    np.testing.assert_allclose(fs.conjugates(q, r, Q, alpha, BETA), expected, rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def derived():
+    return fp.task1_equations()
+
+
+def test_solution_is_a_fixed_point_of_the_derived_map(derived):
+    # spec §2 equations as derived in derivations.franz_parisi, evaluated by its nested
+    # quadrature (accurate to ~1e-8 relative here: fields up to ~30, β = 20)
+    s = solve(0.5)
+    F = derived.map()
+    point = {fp.q1: s.q, fp.r1: s.r, fp.Q1: s.Q, fp.alpha1: s.alpha, fp.beta: BETA}
+    hats = {fp.qh1: s.qhat, fp.rh1: s.rhat, fp.Qh1: s.Qhat, fp.k1: 0.0}
+    for hat, value in ((fp.qh1, s.qhat), (fp.rh1, s.rhat), (fp.Qh1, s.Qhat)):
+        assert float(fp.evaluate(F[hat], point)) == pytest.approx(value, rel=1e-7)
+    for var, value in ((fp.q1, s.q), (fp.r1, s.r), (fp.Q1, s.Q)):
+        assert float(fp.evaluate(F[var], hats)) == pytest.approx(value, abs=1e-12)
+    assert float(fp.evaluate(derived.observables["p"], hats)) == pytest.approx(s.p, abs=1e-12)
+    phi = float(fp.evaluate(derived.free_entropy, {**point, **hats}))
+    assert phi == pytest.approx(s.phi, abs=1e-8)
+
+
+@pytest.mark.parametrize(("qh", "rh", "Qh", "k"), [(2.0, 1.0, 0.5, 0.0), (0.7, -0.4, 2.0, 3.0),
+                                                   (30.0, 5.0, 12.0, 0.0)])
+def test_site_averages_against_the_derived_map(derived, qh, rh, Qh, k):
+    F = derived.map()
+    values = {fp.qh1: qh, fp.rh1: rh, fp.Qh1: Qh, fp.k1: k}
+    s = fs.site_averages(qh, rh, Qh, k)
+    assert s.q == pytest.approx(float(fp.evaluate(F[fp.q1], values)), abs=1e-11)
+    assert s.r == pytest.approx(float(fp.evaluate(F[fp.r1], values)), abs=1e-11)
+    assert s.Q == pytest.approx(float(fp.evaluate(F[fp.Q1], values)), abs=1e-11)
+    assert s.p == pytest.approx(float(fp.evaluate(derived.observables["p"], values)), abs=1e-11)
+
+
+# --- the saddle point ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_grid_refinement(alpha):
+    # spec §7.8: t-step / 2, x-nodes × 1.5, z- and h-nodes × 1.7
+    branch = "good" if alpha == 2.0 else "poor"
+    base, fine = solve(alpha, branch), solve(alpha, branch, grids=fs.Grids().refined())
+    assert base.converged and fine.converged
+    for name in ("q", "r", "Q", "p", "eps_g", "phi"):
+        assert getattr(base, name) == pytest.approx(getattr(fine, name), abs=1e-9), name
+    for name in ("qhat", "rhat", "Qhat", "replicon"):
+        assert getattr(base, name) == pytest.approx(getattr(fine, name), rel=1e-8), name
+
+
+def test_solution_solves_its_equations_and_reports_itself():
+    s = solve(0.5)
+    assert s.converged and s.residual <= 1e-11 and "converged" in s.message
+    F = fs.order_parameter_map([s.q, s.r, s.Q], s.alpha, BETA)
+    np.testing.assert_allclose(F, [s.q, s.r, s.Q], atol=1e-11)
+    assert s.qhat == pytest.approx(fs.conjugates(s.q, s.r, s.Q, s.alpha, BETA)[0], rel=1e-14)
+    assert s.eps_g == pytest.approx(math.acos(s.p) / math.pi, abs=1e-15)
+    assert s.r * s.r < s.q < s.Q < 1
+
+
+def test_no_silent_fallback():
+    s = fs.solve_task1(1.0, BETA, maxiter=2)
+    assert not s.converged
+    assert "did not converge" in s.message
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        fs.solve_task1(-0.1)
+    with pytest.raises(ValueError, match="r²"):
+        fs.energetic(0.5, 0.8, 0.9, BETA)
+
+
+def test_alpha_to_zero():
+    # spec §7.1: the hats vanish linearly in α, m is uniform: Q → 1/3, q = r = p = 0 + O(α)
+    exact = fs.solve_task1(0.0)
+    assert exact.Q == pytest.approx(1 / 3, abs=1e-13)
+    assert exact.phi == pytest.approx(math.log(2), abs=1e-13)
+    small, smaller = fs.solve_task1(1e-3), fs.solve_task1(5e-4)
+    assert small.converged and smaller.converged
+    for name, limit in (("q", 0.0), ("r", 0.0), ("p", 0.0), ("Q", 1 / 3)):
+        a, b = getattr(small, name) - limit, getattr(smaller, name) - limit
+        assert abs(a) < 2e-3, name
+        assert a / b == pytest.approx(2.0, rel=0.02), name  # linear in α
+    assert small.eps_g == pytest.approx(0.5, abs=1e-3)
+
+
+@pytest.mark.parametrize("k1", [3.0, 100.0])
+def test_alpha_to_zero_with_an_entropic_prior(k1):
+    # Q = ∫m² e^{k₁S} / ∫e^{k₁S}
+    def weight(m, power):
+        return m**power * math.exp(k1 * float(fp.entropy(m)))
+
+    expected = (integrate.quad(weight, -1, 1, args=(2,), epsrel=1e-13)[0]
+                / integrate.quad(weight, -1, 1, args=(0,), epsrel=1e-13)[0])
+    assert fs.solve_task1(0.0, BETA, k1).Q == pytest.approx(expected, abs=1e-12)
+    small = fs.solve_task1(1e-3, BETA, k1)
+    assert small.converged
+    assert small.Q == pytest.approx(expected, abs=2e-3)
+
+
+def test_branches_and_replicon_at_beta_20():
+    # spec §7a: replicon ≈ 0.41 at α = 0.5 (stable) and ≈ 2.59 at α = 1 (unstable); spec §2:
+    # a poor and a good branch coexist at α = 1.5, the poor one with the larger free entropy
+    assert solve(0.5).replicon == pytest.approx(0.41, abs=0.005) and solve(0.5).stable
+    assert solve(1.0).replicon == pytest.approx(2.59, abs=0.005) and not solve(1.0).stable
+    poor, good = solve(1.5, "poor"), solve(1.5, "good")
+    assert poor.converged and good.converged
+    assert poor.r < 0.8 < good.r
+    assert poor.phi > good.phi
+    assert good.eps_g < poor.eps_g
+
+
+@pytest.mark.slow
+def test_replicon_marginal_at_alpha_075():
+    assert solve(0.75).replicon == pytest.approx(1.09, abs=0.005)
+
+
+# --- the classical kernel (spec §7.2) -----------------------------------------------------------
+
+def gardner_rate(r):
+    """(1/π)(1 − r)^{−1/2} ∫Dt e^{−rt²/2}/H(√r t): r̂/α of Gibbs learning (Györgyi 1990;
+    Seung, Sompolinsky, Tishby 1992), also the right side of the spherical R/(1 − R) = α·(this)."""
+    def f(t):
+        return pdf(t) * math.exp(-r * t * t / 2) / special.ndtr(-math.sqrt(r) * t)
+
+    return integrate.quad(f, -30, 30, epsabs=0, epsrel=1e-13, limit=400)[0] / (
+        math.pi * math.sqrt(1 - r))
+
+
+def kernel_rate(r):
+    """r̂/α from the solver's G_E at β = 1, q = r, where Z_out = H(√q z/√(1 − q)) at any Q."""
+    return fs.conjugates(r, r, (1 + r) / 2, 1.0, 1.0)[1]
+
+
+@pytest.mark.parametrize("r", [0.2, 0.6, 0.95])
+def test_kernel_at_beta_one_is_gardners(r):
+    assert kernel_rate(r) == pytest.approx(gardner_rate(r), rel=1e-10)
+    qh, rh, Qh = fs.conjugates(r, r, (1 + r) / 2, 1.0, 1.0)
+    assert qh == pytest.approx(rh, rel=1e-10)  # Nishimori: q̂ = r̂ on q = r
+    assert Qh == 0.0
+
+
+@pytest.mark.parametrize(("alpha", "R", "eps"), [(1.0, 0.4862636, 0.3383595),
+                                                 (2.0, 0.7282982, 0.2403116)])
+def test_spherical_perceptron_from_the_kernel(alpha, R, eps):
+    # spherical entropic term: R/(1 − R) = r̂(R), r̂ from the solver's kernel (spec §7.2 numbers)
+    root = optimize.brentq(lambda x: x / (1 - x) - alpha * kernel_rate(x), 0.05, 0.95,
+                           xtol=1e-13)
+    assert root == pytest.approx(R, abs=1e-6)
+    assert math.acos(root) / math.pi == pytest.approx(eps, abs=1e-6)
+
+
+def test_gibbs_learning_spinodal_between_149_and_150():
+    # Ising entropy: r = E tanh(√r̂ z + r̂), r̂ from the solver's kernel; the poor branch exists while
+    # g(r) = E tanh(√r̂ z + r̂) − r has a root below its return to r = 1
+    def g(r, alpha):
+        rhat = alpha * kernel_rate(r)
+        return float(gaussian.expect(np.tanh, rhat, rhat)) - r
+
+    for alpha, exists in ((1.49, True), (1.50, False)):
+        grid = np.linspace(0.5, 0.97, 48)
+        values = [g(r, alpha) for r in grid]
+        i = int(np.argmin(values))
+        best = optimize.minimize_scalar(g, bounds=(grid[max(i - 1, 0)], grid[i + 1]),
+                                        args=(alpha,), method="bounded",
+                                        options={"xatol": 1e-7})
+        assert (best.fun < 0) == exists, (alpha, best.x, best.fun)
