@@ -149,18 +149,18 @@ def _threshold_rows() -> list[Reference]:
     c = np.array(list(READOUT_TABLE))
     for ci, ours in zip(c, threshold(c, "alpha_r"), strict=True):
         rows.append(Reference(f"alpha_r*(c = {ci:g})", READOUT_TABLE[ci], float(ours), 1e-6,
-                              "spec §2.3 table [NUM]", "Blue function, bisection",
+                              "spec §2.3 table [NUM]", "Blue function, false position",
                               "issue 18: 1e-6"))
     c = np.array(list(HIDDEN_TABLE))
     for ci, ours in zip(c, threshold(c, "alpha_h"), strict=True):
         rows.append(Reference(f"alpha_h*(c = {ci:g})", HIDDEN_TABLE[ci], float(ours), 1e-4,
-                              "spec §2.3 check values [NUM]", "Blue function, bisection",
+                              "spec §2.3 check values [NUM]", "Blue function, false position",
                               "spec §4.3: 1e-4"))
     for ci, exact in ((0.25, 1.0), (2 / 3 + 1e-3, 0.0)):
         rows.append(Reference(f"alpha_h*(c = {ci:.4g})", exact,
                               float(threshold(ci, "alpha_h")), 1e-4,
                               "spec §2.3 [DER]: 1 for c <= 1/4, 0 for c >= 2/3",
-                              "Blue function, bisection", "spec §4.3: 1e-4"))
+                              "Blue function, false position", "spec §4.3: 1e-4"))
     return rows
 
 

@@ -24,7 +24,7 @@ HIDDEN_TABLE = {0.26: 0.8877, 0.35: 0.3166, 0.45: 0.0950, 0.55: 0.0193, 0.6: 0.0
 
 def test_readout_threshold_table():
     c = np.array(list(READOUT_TABLE))
-    # the table has 7 decimals: agreement to rounding (5e-8) plus bisection (2^-45)
+    # the table has 7 decimals: agreement to rounding (5e-8) plus the root search (1e-13)
     np.testing.assert_allclose(cd.threshold(c, "alpha_r"), list(READOUT_TABLE.values()),
                                atol=1e-7)
 
