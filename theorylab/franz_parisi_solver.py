@@ -1,9 +1,11 @@
-"""Deterministic solver of the Franz–Parisi task 1: the RS saddle point of the variational binary
-perceptron (``shared/specs/franz-parisi.md`` §2, numerics of §4; Li, Huang, Zou, Huang, arXiv
-2212.02846, paper equation numbers unknown, spec §0).
+"""Deterministic solver of the Franz–Parisi model: task 1, the RS saddle point of the variational
+binary perceptron (``shared/specs/franz-parisi.md`` §2), and task 2, the RS Franz–Parisi potential
+given a task-1 state (§3); numerics of §4 (Li, Huang, Zou, Huang, arXiv 2212.02846, paper
+equation numbers unknown, spec §0).
 
-The equations are those derived in :mod:`derivations.franz_parisi` (:func:`task1_equations`); this
-module evaluates them by quadrature designed for their integrands, and iterates them.
+The equations are those derived in :mod:`derivations.franz_parisi` (:func:`task1_equations`,
+:func:`task2_equations`); this module evaluates them by quadrature designed for their integrands,
+and iterates them.
 
 Free entropy (spec §2), A = Q̂ − q̂/2, h = √q̂ z + r̂,
 
@@ -58,6 +60,27 @@ Quadrature (spec §4); every grid is set by :class:`Grids`:
 The saddle point is found on the order parameters (q, r, Q) only, x ↦ moments(hats(x)), by
 :func:`theorylab.saddle.solve` (damped iteration with Anderson mixing, Newton polish); the
 conjugates are O(10³) at α = 2, so a residual on them would not be comparable.
+
+Task 2 (spec §3.2). The task-1 hats are frozen (§3.3); (q₂, r₂, Q₂) and their conjugates — the
+same G_E, :func:`conjugates` — are solved with the site measure ∝ exp[A₂m² + b m + kS(m)],
+A₂ = Q̂₂ − q̂₂/2, k = βγ, b = √q̂₂ x + r̂₂B + kθ¹ (the KL written as an entropy plus the field
+kθ¹, θ¹ = atanh m¹, and the constant (k/2) ln[(1 − m¹²)/4] kept in φ₂). Quadrature:
+
+* the reference enters only through the density of θ¹ (:func:`reference_density`): the task-1
+  site measure in t averaged over h₁ on the task-1 grids, so its moments are task 1's; its step
+  is divided when k is large so that the fields kθ¹ stay ≤ ``mu_step`` apart;
+* the site moments of the task-2 measure are analytic in b for |Im b| < π/2 (Z(b) = ∫e^{bm}μ(dm)
+  with |m| ≤ 1 has no zero there), with features of width ~1 at b = 0 and ≳ √|A₂|, k further
+  out: they are tabulated exactly (:func:`site_moments`) on a uniform grid of
+  u = asinh(b/``b_scale``) and interpolated by a degree-7 spline (~1e-12);
+* per mean field μ = kθ¹ + r̂₂B, the x-average is the split tanh–sinh rule with its breakpoint at
+  the switch b = 0 (a Gauss–Hermite rule misses it when √q̂₂ ≫ 1: spec §7.8); these averages,
+  smoother than the moments, are tabulated in μ on the same lattice and summed over θ¹ and B.
+
+Task 2 is iterated in the free variables (logit Q₂, logit(q₂/Q₂), atanh(r₂/√q₂)): when task 2 is
+learnt well the gaps 1 − Q₂, Q₂ − q₂, q₂ − r₂² are ~10⁻⁶ and the map is curved on that scale in
+(q, r, Q), where the finite-difference Newton of the task-1 iteration stalls; a Newton polish on
+y ↦ y + F(x(y)) − x(y) then brings the residual on (q₂, r₂, Q₂) itself below ``tol``.
 """
 
 from __future__ import annotations
@@ -67,7 +90,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import interpolate, special
 
 from theorylab import gaussian, saddle
 
@@ -92,7 +115,15 @@ class Grids:
     z_nodes
         Nodes of the z-average of the energetic term (split tanh–sinh, breakpoint z = 0).
     h_nodes
-        Nodes of the h-average of the single-site term (split tanh–sinh, breakpoint h = 0).
+        Nodes of the h-average of the single-site term (split tanh–sinh, breakpoint h = 0);
+        also of the x-average of the task-2 site term (breakpoint b = 0).
+    b_scale, b_step
+        Task 2: the site moments are tabulated (degree-7 spline) on a uniform grid of
+        u = asinh(b/b_scale) with step ``b_step`` (b-spacing b_scale·b_step at b = 0, ∝ |b|
+        beyond), and so are their x-averages as functions of the mean field μ.
+    mu_step
+        Task 2: largest spacing of the reference fields kθ¹ (the θ¹-grid is the t-grid, its step
+        divided until k·step ≤ ``mu_step``).
     """
 
     t_max: float = 22.0
@@ -100,14 +131,19 @@ class Grids:
     x_nodes: int = 96
     z_nodes: int = 256
     h_nodes: int = 256
+    b_scale: float = 2.0
+    b_step: float = 0.015
+    mu_step: float = 0.25
 
     def refined(self, t: float = 2.0, x: float = 1.5, z: float = 1.7) -> Grids:
-        """Each grid refined: t-step / ``t``, x-nodes × ``x``, z- and h-nodes × ``z``."""
+        """Each grid refined: t-step / ``t``, x-nodes × ``x``, z- and h-nodes × ``z``; the task-2
+        tables (``b_step``, ``mu_step``) with the t-grid, / ``t``."""
         def even(n: float) -> int:
             return 2 * math.ceil(n / 2)
 
         return replace(self, dt=self.dt / t, x_nodes=math.ceil(self.x_nodes * x),
-                       z_nodes=even(self.z_nodes * z), h_nodes=even(self.h_nodes * z))
+                       z_nodes=even(self.z_nodes * z), h_nodes=even(self.h_nodes * z),
+                       b_step=self.b_step / t, mu_step=self.mu_step / t)
 
 
 # --- single site ------------------------------------------------------------------------------
@@ -440,3 +476,316 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
                       rhat=rh, Qhat=Qh, p=s.p, eps_g=math.acos(p) / math.pi, phi=phi,
                       replicon=replicon, stable=replicon < 1, residual=residual,
                       iterations=iterations, converged=converged, message=message, grids=grids)
+
+
+# --- task 2: the Franz–Parisi potential -------------------------------------------------------
+
+_SPLINE_DEGREE = 7
+_DENSITY_FLOOR = 1e-16
+"""θ¹-nodes where the reference density is below this are dropped (their total weight is
+< 1e-14)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The task-1 reference as the task-2 site sees it: the density of θ¹ = atanh m¹ (spec §4),
+    as nodes ``theta`` with weights ``weight`` (Σ weight g(θ) ≈ E_{h₁}E_{m¹|h₁} g(atanh m¹))."""
+
+    theta: NDArray[np.float64]
+    weight: NDArray[np.float64]
+
+
+def reference_density(task1: Task1State, k: float, grids: Grids = Grids()) -> Reference:
+    """Tabulate the density of θ¹ = atanh m¹, m¹ drawn from the task-1 site measure at the frozen
+    task-1 hats (spec §3.3): ρ(θ) = E_{h₁} e^{L₁(θ, h₁)}/Z₁(h₁), L₁ = A₁ tanh²θ + h₁ tanh θ + k₁S
+    + ln sech²θ, h₁ ~ N(r̂₁, q̂₁), on the task-1 t-grid (its step divided so that the fields kθ¹
+    are at most ``grids.mu_step`` apart). Z₁ is the task-1 quadrature's, so on the plain t-grid
+    Σ weight = 1 and Σ weight tanh θ = r₁ to rounding. At k = 0 the reference drops out of the
+    task-2 site (b has no kθ¹ term): one node θ = 0 of weight 1.
+    """
+    if k == 0:
+        return Reference(np.zeros(1), np.ones(1))
+    A1 = task1.Qhat - task1.qhat / 2
+    h, w = gaussian.quadrature(task1.rhat, max(task1.qhat, 0.0), nodes=grids.h_nodes,
+                               breakpoint=0.0)
+    log_z = site_moments(A1, h, task1.k1, grids).log_z
+
+    def density(t: NDArray) -> NDArray:
+        m = np.tanh(t)
+        out = np.zeros_like(t)
+        for block in np.array_split(np.arange(h.size), max(1, t.size * h.size // 2**21)):
+            L = h[block, None] * m + (A1 * m * m + _site_base(t, task1.k1))
+            out += w[block] @ np.exp(L - log_z[block, None])
+        return out
+
+    t, _ = _t_grid(grids)
+    rho = density(t)
+    kept = np.flatnonzero(rho > _DENSITY_FLOOR)
+    step = grids.dt
+    sub = math.ceil(k * grids.dt / grids.mu_step)
+    if sub > 1:
+        step = grids.dt / sub
+        t = t[kept[0]] + step * np.arange((kept[-1] - kept[0]) * sub + 1)
+        rho = density(t)
+        kept = np.flatnonzero(rho > _DENSITY_FLOOR)
+    return Reference(t[kept], step * rho[kept])
+
+
+def _log_2cosh(b: NDArray) -> NDArray:
+    a = np.abs(b)
+    return a + np.log1p(np.exp(-2 * a))
+
+
+def _lattice(lo: float, hi: float, grids: Grids) -> NDArray:
+    """The u = asinh(b/b_scale) lattice j·b_step covering [lo, hi] with a margin of spline
+    degree + 2 nodes each side (a fixed lattice: the tables do not shift with the range)."""
+    step, pad = grids.b_step, _SPLINE_DEGREE + 2
+    u_lo = math.floor(math.asinh(lo / grids.b_scale) / step) - pad
+    u_hi = math.ceil(math.asinh(hi / grids.b_scale) / step) + pad
+    return step * np.arange(u_lo, u_hi + 1)
+
+
+@dataclass(frozen=True)
+class _SiteTable:
+    """Site moments of exp[A m² + b m + kS(m)] as splines in u = asinh(b/b_scale): ln Z − ln 2cosh b
+    (slowly varying: −ln|b| + const at large |b|), ⟨m⟩, ⟨m²⟩, ⟨sign m⟩."""
+
+    spline: interpolate.BSpline
+    scale: float
+
+    @classmethod
+    def build(cls, A: float, k: float, lo: float, hi: float, grids: Grids) -> _SiteTable:
+        u = _lattice(lo, hi, grids)
+        b = grids.b_scale * np.sinh(u)
+        s = site_moments(A, b, k, grids)
+        values = np.stack([s.log_z - _log_2cosh(b), s.mean, s.square, s.sign], axis=-1)
+        return cls(interpolate.make_interp_spline(u, values, k=_SPLINE_DEGREE), grids.b_scale)
+
+    def x_average(self, mu: NDArray, qhat: float, grids: Grids) -> NDArray:
+        """E_x over b = μ + √q̂ x, x ~ N(0, 1) (split tanh–sinh, breakpoint b = 0) of ln Z, ⟨m⟩,
+        ⟨m⟩², ⟨m²⟩, ⟨sign m⟩, per μ: shape (5,) + μ.shape."""
+        b, w = gaussian.quadrature(mu, qhat, nodes=grids.h_nodes, breakpoint=0.0)
+        v = self.spline(np.arcsinh(b / self.scale))
+        log_z, mean, square, sign = (v[..., i] for i in range(4))
+        return np.stack([np.sum(w * f, axis=-1) for f in
+                         (log_z + _log_2cosh(b), mean, mean * mean, square, sign)])
+
+
+@dataclass(frozen=True)
+class Task2SiteAverages:
+    """Averages over (θ¹, B, x) of the task-2 site measure: the order-parameter map and the
+    observables of spec §3.2, §3.4. ``G_S`` includes the constant (k/2)E ln[(1 − m¹²)/4]."""
+
+    q: float
+    r: float
+    Q: float
+    p1: float
+    p2: float
+    R21: float
+    G_S: float
+
+
+def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: float,
+                        reference: Reference, grids: Grids = Grids()) -> Task2SiteAverages:
+    """q₂ = E⟨m⟩², r₂ = E[B⟨m⟩], Q₂ = E⟨m²⟩, p₁ = E⟨sign m⟩, p₂ = E[B⟨sign m⟩], R₂₁ = E⟨m⟩ and
+    G_S2 at the task-2 conjugates (spec §3.2), the site measure ∝ exp[(Q̂ − q̂/2)m² + b m + kS(m)],
+    b = √q̂ x + r̂B + kθ¹, B = ±1 with weights (1 ± r₀)/2.
+
+    Per mean field μ = kθ¹ + r̂B the x-average is a Gaussian average with its breakpoint at the
+    switch b = 0 of the moments (a fixed rule such as Gauss–Hermite misses it, spec §7.8), of
+    splines of the exact site moments. For k > 0 the x-averages are themselves tabulated in μ (a
+    spline on the same lattice: they are smoother than the moments) and summed over the θ¹-nodes;
+    at k = 0 they are taken at μ = ±r̂ directly.
+    """
+    A = Qhat - qhat / 2
+    theta, weight = reference.theta, reference.weight
+    mu = np.stack([k * theta + rhat, k * theta - rhat])  # B = +1, −1
+    spread = math.sqrt(max(qhat, 0.0))
+    x_far = 11.0  # beyond the far nodes of the split tanh–sinh rule, |x| ≲ 10.3
+    if k == 0:
+        lo, hi = float(mu.min()) - spread * x_far, float(mu.max()) + spread * x_far
+        table = _SiteTable.build(A, k, lo, hi, grids)
+        averages = table.x_average(mu, qhat, grids)
+    else:
+        u = _lattice(float(mu.min()), float(mu.max()), grids)
+        nodes = grids.b_scale * np.sinh(u)
+        table = _SiteTable.build(A, k, nodes[0] - spread * x_far, nodes[-1] + spread * x_far,
+                                 grids)
+        smooth = table.x_average(nodes, qhat, grids)
+        smooth[0] -= _log_2cosh(nodes)
+        spline = interpolate.make_interp_spline(u, smooth.T, k=_SPLINE_DEGREE)
+        averages = np.moveaxis(spline(np.arcsinh(mu / grids.b_scale)), -1, 0)
+        averages[0] += _log_2cosh(mu)
+    log_z, mean, mean2, square, sign = averages @ weight  # each (2,): B = +1, −1
+    plus, minus = (1 + r0) / 2, (1 - r0) / 2
+    # −KL(m‖m¹) = kS(m) + k m θ¹ + (k/2) ln[(1 − m¹²)/4], and (1 − m¹²)/4 = 1/(2cosh θ¹)²
+    constant = -k * float(weight @ _log_2cosh(theta)) if k else 0.0
+    return Task2SiteAverages(
+        q=float(plus * mean2[0] + minus * mean2[1]),
+        r=float(plus * mean[0] - minus * mean[1]),
+        Q=float(plus * square[0] + minus * square[1]),
+        p1=float(plus * sign[0] + minus * sign[1]),
+        p2=float(plus * sign[0] - minus * sign[1]),
+        R21=float(plus * mean[0] + minus * mean[1]),
+        G_S=float(plus * log_z[0] + minus * log_z[1]) + constant,
+    )
+
+
+@dataclass(frozen=True)
+class Task2State:
+    """The task-2 (Franz–Parisi) RS saddle point at (α₂, r₀, γ) given the task-1 state
+    ``task1`` (α₁, β, k₁), and how well it was solved (spec §3).
+
+    ``k`` = βγ. Observables: p₁ = E⟨sign m⟩ and p₂ = E[B⟨sign m⟩] (clipped student against
+    teachers 1 and 2), ε¹ = arccos(p₁)/π, ε² = arccos(p₂)/π, R₂₁ = E⟨m⟩, the forgetting
+    F = ε¹ − ε_g(α₁). ``phi`` is the FP potential φ₂ including (k/2)E ln[(1 − m¹²)/4], so that
+    γ = 0 gives φ₁(α₂).
+    """
+
+    task1: Task1State
+    alpha2: float
+    r0: float
+    gamma: float
+    k: float
+    q2: float
+    r2: float
+    Q2: float
+    qhat2: float
+    rhat2: float
+    Qhat2: float
+    p1: float
+    p2: float
+    eps1: float
+    eps2: float
+    R21: float
+    forgetting: float
+    phi: float
+    residual: float
+    iterations: int
+    converged: bool
+    message: str
+    grids: Grids = field(default_factory=Grids)
+
+    @property
+    def order_parameters(self) -> dict[str, float]:
+        return {"q2": self.q2, "r2": self.r2, "Q2": self.Q2, "qhat2": self.qhat2,
+                "rhat2": self.rhat2, "Qhat2": self.Qhat2, "p1": self.p1, "p2": self.p2,
+                "eps1": self.eps1, "eps2": self.eps2, "R21": self.R21,
+                "forgetting": self.forgetting}
+
+
+def task2_order_parameter_map(x: ArrayLike, alpha2: float, beta: float, k: float, r0: float,
+                              reference: Reference, grids: Grids = Grids()) -> NDArray[np.float64]:
+    """(q₂, r₂, Q₂) ↦ moments of the task-2 site measure at the conjugates of (q₂, r₂, Q₂) (the
+    task-1 :func:`conjugates`: the same G_E); NaN outside r² < q < Q < 1."""
+    q, r, Q = (float(v) for v in x)
+    if not _in_domain(q, r, Q):
+        return np.full(3, np.nan)
+    s = task2_site_averages(*conjugates(q, r, Q, alpha2, beta, grids), k, r0, reference, grids)
+    return np.array([s.q, s.r, s.Q])
+
+
+_APPROACH = 1e-8
+"""Residual of the free-variable map (:func:`_to_free`) down to which task 2 is iterated before
+the Newton polish on (q₂, r₂, Q₂)."""
+_POLISH = 20
+"""Newton steps of the polish."""
+
+
+def _to_free(x: NDArray) -> NDArray:
+    """(q, r, Q) ↦ (logit Q, logit(q/Q), atanh(r/√q)): the domain r² < q < Q < 1 becomes R³, and
+    the gaps 1 − Q, Q − q, q − r² (all ~10⁻⁶ when task 2 is learnt well, α₂ ≳ 5) become logs."""
+    q, r, Q = x
+    return np.array([special.logit(Q), special.logit(q / Q), np.arctanh(r / np.sqrt(q))])
+
+
+def _from_free(y: NDArray) -> NDArray:
+    Q = special.expit(y[0])
+    q = Q * special.expit(y[1])
+    return np.array([q, np.sqrt(q) * np.tanh(y[2]), Q])
+
+
+def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
+                start: tuple[float, float, float] | None = None, grids: Grids | None = None,
+                tol: float = 1e-11, maxiter: int = 300, damping: float = 0.5) -> Task2State:
+    """The task-2 Franz–Parisi RS saddle point (spec §3.2) given a converged task-1 state, whose
+    hats are frozen (spec §3.3), at k = βγ.
+
+    Starts from ``start`` = (q₂, r₂, Q₂), else from the α₂ = 0 solution (the reference smeared
+    by the KL, spec §7.4) when γ > 0, else from the task-1 poor-branch start. Iterated on
+    (q₂, r₂, Q₂) like task 1; non-convergence is reported, never replaced. ``grids`` defaults to
+    the task-1 state's.
+    """
+    if alpha2 < 0 or not -1 <= r0 <= 1 or gamma < 0:
+        raise ValueError(f"need alpha2 >= 0, -1 <= r0 <= 1, gamma >= 0 (got {alpha2}, {r0}, "
+                         f"{gamma})")
+    if not task1.converged:
+        raise ValueError(f"the task-1 state is not converged ({task1.message})")
+    grids = task1.grids if grids is None else grids
+    beta = task1.beta
+    k = beta * gamma
+    reference = reference_density(task1, k, grids)
+    at_zero = task2_site_averages(0.0, 0.0, 0.0, k, r0, reference, grids)
+    if alpha2 == 0:  # no task-2 data: the hats vanish and the site map is the answer
+        x, iterations, free_converged = np.array([at_zero.q, at_zero.r, at_zero.Q]), 1, True
+    else:
+        if start is not None:
+            x0 = np.asarray(start, dtype=float)
+        elif k > 0:
+            x0 = np.array([at_zero.q, at_zero.r, at_zero.Q])
+        else:
+            x0 = np.asarray(BRANCH_STARTS["poor"], dtype=float)
+
+        def x_map(ys: NDArray) -> tuple[NDArray, NDArray]:
+            xs = np.stack([_from_free(col) for col in ys.T], axis=1)
+            return xs, np.stack([task2_order_parameter_map(col, alpha2, beta, k, r0, reference,
+                                                           grids) for col in xs.T], axis=1)
+
+        def natural(ys, params):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.stack([_to_free(col) for col in x_map(ys)[1].T], axis=1)
+
+        def increment(ys, params):
+            xs, fx = x_map(ys)
+            return ys + (fx - xs)
+
+        # Iterated in the free variables of _to_free, where the map is smooth on the scale of
+        # the gaps (on (q, r, Q) a difference step of 10⁻⁷ crosses its curvature scale when the
+        # gaps are ~10⁻⁶, and Newton stalls). The free map itself only resolves a gap to
+        # ~10⁻¹⁶/gap, so it is taken down to _APPROACH; Newton then finishes on
+        # y ↦ y + F(x(y)) − x(y), whose residual is that of (q₂, r₂, Q₂).
+        first = saddle.solve(natural, _to_free(x0)[:, None], {}, tol=_APPROACH,
+                             maxiter=maxiter, damping=damping, memory=4, newton_below=1e-4)
+        second = saddle.solve(increment, first.x, {}, tol=tol, maxiter=min(_POLISH, maxiter),
+                              memory=0, newton_below=np.inf)
+        x = _from_free(second.x[:, 0])
+        iterations = int(first.iterations[0] + second.iterations[0])
+        free_converged = bool(second.converged[0])
+    q, r, Q = (float(v) for v in x)
+    common = dict(task1=task1, alpha2=alpha2, r0=r0, gamma=gamma, k=k, q2=q, r2=r, Q2=Q,
+                  iterations=iterations, grids=grids)
+    if alpha2 == 0:
+        e_G, qh, rh, Qh, s = 0.0, 0.0, 0.0, 0.0, at_zero
+    elif _in_domain(q, r, Q):
+        e = energetic(q, r, Q, beta, grids)
+        e_G = e.G_E
+        qh, rh, Qh = -2 * alpha2 * e.dq, alpha2 * e.dr, alpha2 * e.dQ
+        s = task2_site_averages(qh, rh, Qh, k, r0, reference, grids)
+    else:
+        return Task2State(**common, **dict.fromkeys(
+            ("qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21", "forgetting", "phi"),
+            math.nan), residual=math.inf, converged=False,
+            message="left the domain r² < q < Q < 1")
+    # the residual reported is that of the map on (q₂, r₂, Q₂) itself, like task 1's
+    residual = max(abs(s.q - q), abs(s.r - r), abs(s.Q - Q))
+    converged = free_converged and residual <= tol
+    phi = -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha2 * e_G
+    eps1 = math.acos(min(max(s.p1, -1.0), 1.0)) / math.pi
+    eps2 = math.acos(min(max(s.p2, -1.0), 1.0)) / math.pi
+    message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
+               if converged else
+               f"did not converge: residual {residual:.1e} (tol {tol:g}) after {iterations} map "
+               "evaluations")
+    return Task2State(**common, qhat2=qh, rhat2=rh, Qhat2=Qh, p1=s.p1, p2=s.p2, eps1=eps1,
+                      eps2=eps2, R21=s.R21, forgetting=eps1 - task1.eps_g, phi=phi,
+                      residual=residual, converged=converged, message=message)
