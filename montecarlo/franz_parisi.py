@@ -74,6 +74,7 @@ from numba import njit, prange
 from tqdm import tqdm
 
 from montecarlo.rng import next_index, next_uniform, seed_state
+from theorylab.results import mean_and_stderr
 
 MODEL = "franz-parisi"
 ALGORITHM = "single-site MALA in atanh m + single-site flips (Metropolis)"
@@ -392,12 +393,8 @@ class GibbsRun:
             raise ValueError(f"name must be one of {sorted(self.observables)} (got {name!r})")
         values = np.asarray(self.observables[name], dtype=float)
         units = values.mean(axis=1) if values.shape[0] > 1 else values[0]
-        units = units[np.isfinite(units)]
-        if units.size == 0:
-            return math.nan, math.nan
-        if units.size == 1:
-            return float(units[0]), math.nan
-        return float(units.mean()), float(units.std(ddof=1) / math.sqrt(units.size))
+        mean, stderr = mean_and_stderr(units[np.isfinite(units)])
+        return float(mean), float(stderr)
 
     def __repr__(self) -> str:
         s = self.settings

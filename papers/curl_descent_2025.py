@@ -59,6 +59,7 @@ from theorylab.models.curl_descent import (
     lower_edge,
     threshold,
 )
+from theorylab.results import mean_and_stderr
 
 KEY = "curl-descent-2025"
 TITLE = ("Curl Descent: Non-Gradient Learning Dynamics with Sign-Diverse Plasticity "
@@ -386,8 +387,7 @@ def _q(out_dir: pathlib.Path, run: Settings) -> tuple[list, list]:
         ax = fig.subplots()
         for i, (c, colour) in enumerate(zip(cs, ("tab:blue", "tab:orange", "tab:green"),
                                             strict=True)):
-            mean = q[i].mean(axis=-1)
-            err = q[i].std(axis=-1, ddof=1) / math.sqrt(run.q_seeds)
+            mean, err = mean_and_stderr(q[i], axis=-1)
             ax.errorbar(alphas, np.maximum(mean, 1e-30), yerr=err, color=colour, marker="o",
                         ms=3, lw=1, capsize=2, label=f"$c = {c}$")
             ax.axvline(stars[i], color=colour, ls="--", lw=1)
@@ -443,8 +443,7 @@ def _speedup(out_dir: pathlib.Path, run: Settings) -> tuple[list, list]:
             test = runs[:, 0]
             for rule, colour, label in ((0, "0.3", "gradient descent"),
                                         (1, "tab:red", "curl descent")):
-                mean = test[:, rule].mean(axis=-1)
-                err = test[:, rule].std(axis=-1, ddof=1) / math.sqrt(run.speed_seeds)
+                mean, err = mean_and_stderr(test[:, rule], axis=-1)
                 ax.errorbar(values, mean, yerr=err, color=colour, marker="o", ms=3, capsize=2,
                             label=label)
             ax.axhline(run.speed_epochs, color="0.6", ls=":", lw=1)

@@ -163,9 +163,12 @@ class Line:
 
 def mean_and_stderr(values, axis: int = 0):
     """Mean over independent runs along ``axis`` and its standard error std(ddof=1)/sqrt(n);
-    with a single run the error is unknown: NaN."""
+    with a single run the error is unknown: NaN; with none, both are NaN."""
     values = np.asarray(values, dtype=float)
     n = values.shape[axis]
+    if n == 0:
+        empty = np.full(np.delete(values.shape, axis), np.nan)
+        return empty, empty.copy()
     mean = values.mean(axis=axis)
     if n < 2:
         return mean, np.full_like(mean, np.nan)

@@ -549,7 +549,7 @@ class CurlDescent(Model):
             if run.lyapunov is not None:
                 per_seed["lyapunov"] = run.lyapunov[k]
             for name, values in per_seed.items():
-                observables[f"{name}[{rule}]"] = _estimate(values)
+                observables[f"{name}[{rule}]"] = Estimate.from_samples(values)
             censored[rule] = int(np.isnan(reached[k]).sum())
         c = p["M"] / p["N"]
         edge = lower_edge(c, p["alpha_h"], p["alpha_r"], p["rho"])
@@ -588,7 +588,7 @@ class CurlDescent(Model):
                 edge = float(lower_edge(c, **fractions).lambda_min)
                 sampled = spectra.smallest_eigenvalues(M, round(M / c), **fractions,
                                                        draws=draws, seed=len(rows))
-                estimate = _estimate(sampled)
+                estimate = Estimate.from_samples(sampled)
                 where = {"c": c, flipped: round(factor * star, 6), "M": M}
                 rows.append(Comparison(where, "lambda_min(X)", edge, estimate.mean,
                                        estimate.stderr, 2 * edge_spacing(M, c, **fractions)))
@@ -609,15 +609,6 @@ class CurlDescent(Model):
                                         "start": start}, f"fraction converged ({rule})",
                                        expected[rule], fraction, 0.0, 0.0))
         return Verification(self.name, tuple(rows))
-
-
-def _estimate(values) -> Estimate:
-    """Mean and standard error of per-seed values (``nan`` error for fewer than two)."""
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return Estimate(math.nan, math.nan)
-    stderr = values.std(ddof=1) / math.sqrt(values.size) if values.size > 1 else math.nan
-    return Estimate(float(values.mean()), float(stderr))
 
 
 MODEL = CurlDescent()
