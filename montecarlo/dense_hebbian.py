@@ -160,6 +160,18 @@ def _horner_dot(rows, i, v, side, P):
 
 
 @njit(inline="always")
+def _odd_sums_after_flip(sums, mu, y):
+    """The odd power sums p_1, p_3 of column ``mu`` after the flip of a spin whose term there
+    is the integer ``y`` (it becomes −y, so p_k changes by −2y^k): updated in place and
+    returned."""
+    s1 = sums[1, mu] - 2 * y
+    s3 = sums[3, mu] - 2 * y * y * y
+    sums[1, mu] = s1
+    sums[3, mu] = s3
+    return s1, s3
+
+
+@njit(inline="always")
 def _flip(rows, i, sigma, sums, coefficients, packed, P, e_work):
     """Update the odd power sums and V^σ(μ) for the flip of σ_i = ``sigma``: O(K P²).
 
@@ -172,17 +184,11 @@ def _flip(rows, i, sigma, sums, coefficients, packed, P, e_work):
     K = rows.shape[1]
     if P == 3 and packed.shape[1] > 0:
         for mu in range(K):
-            y = np.int64(rows[i, mu]) * sigma
-            s1 = sums[1, mu] - 2 * y
-            sums[1, mu] = s1
-            sums[3, mu] -= 2 * y * y * y
+            s1, _ = _odd_sums_after_flip(sums, mu, np.int64(rows[i, mu]) * sigma)
             _pack(packed, mu, s1, (s1 * s1 - sums[2, mu]) >> 1)
     elif P == 3:
         for mu in range(K):
-            y = np.int64(rows[i, mu]) * sigma
-            s1 = sums[1, mu] - 2 * y
-            sums[1, mu] = s1
-            sums[3, mu] -= 2 * y * y * y
+            s1, _ = _odd_sums_after_flip(sums, mu, np.int64(rows[i, mu]) * sigma)
             e2 = float((s1 * s1 - sums[2, mu]) >> 1)
             e1 = float(s1)
             coefficients[0, 0, mu] = e2
@@ -191,21 +197,13 @@ def _flip(rows, i, sigma, sums, coefficients, packed, P, e_work):
             coefficients[1, 1, mu] = -e1
     elif P == 4 and packed.shape[1] > 0:
         for mu in range(K):
-            y = np.int64(rows[i, mu]) * sigma
-            s1 = sums[1, mu] - 2 * y
-            s3 = sums[3, mu] - 2 * y * y * y
-            sums[1, mu] = s1
-            sums[3, mu] = s3
+            s1, s3 = _odd_sums_after_flip(sums, mu, np.int64(rows[i, mu]) * sigma)
             p2 = sums[2, mu]
             e3 = ((s1 * (s1 * s1 - 3 * p2) + 2 * s3) >> 1) * _INVERSE3
             _pack4(packed, mu, s1, (s1 * s1 - p2) >> 1, e3)
     elif P == 4:
         for mu in range(K):
-            y = np.int64(rows[i, mu]) * sigma
-            s1 = sums[1, mu] - 2 * y
-            s3 = sums[3, mu] - 2 * y * y * y
-            sums[1, mu] = s1
-            sums[3, mu] = s3
+            s1, s3 = _odd_sums_after_flip(sums, mu, np.int64(rows[i, mu]) * sigma)
             p2 = sums[2, mu]
             e3 = float(s1 * (s1 * s1 - 3 * p2) + 2 * s3) / 6.0
             e2 = float((s1 * s1 - p2) >> 1)
