@@ -57,6 +57,7 @@ import numba
 import numpy as np
 
 from montecarlo import curl_descent as cd
+from papers.curl_descent_2025 import sweep_sizes
 
 SIZE = dict(M=110, N=110, P=250)
 OPTIONS = dict(batch=10, seeds=10, alpha_h=0.3, alpha_r=0.1, n_log=2)
@@ -217,7 +218,7 @@ def run_sweep(quick: bool = False) -> list:
             numpy_epochs *= 1 if quick else 2
             kernel_time = numpy_time = 0.0
             for c in c_values:
-                M, N = math.floor(220 / (1 + 1 / c)), math.floor(220 / (1 + c))
+                M, N = sweep_sizes(c)
                 options = dict(M=M, N=N, P=SIZE["P"], **OPTIONS, nonlinearity=nonlinearity)
                 cd.train(**options, epochs=1)
                 kernel_time += _marginal(cd.train, kernel_epochs, options)

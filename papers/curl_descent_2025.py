@@ -64,7 +64,7 @@ from theorylab.results import mean_and_stderr
 KEY = "curl-descent-2025"
 TITLE = ("Curl Descent: Non-Gradient Learning Dynamics with Sign-Diverse Plasticity "
          "(Ninou, Kadmon, Cayco-Gajic; arXiv 2510.02765)")
-__all__ = ["CITATION", "FULL", "KEY", "QUICK", "TITLE", "Settings", "reproduce"]
+__all__ = ["CITATION", "FULL", "KEY", "QUICK", "TITLE", "Settings", "reproduce", "sweep_sizes"]
 
 SPEC = "shared/specs/curl-descent.md"
 STEM = "ninou2025"
@@ -137,7 +137,7 @@ def _attrs(run: Settings, **extra) -> dict:
     return {"paper": KEY, "settings": str(asdict(run)), **extra}
 
 
-def _sizes(c: float) -> tuple[int, int]:
+def sweep_sizes(c: float) -> tuple[int, int]:
     """(M, N) with M + N ≈ 220 at ratio c, as the authors' c sweeps (spec §3.1)."""
     return max(1, math.floor(WIDTH / (1 + 1 / c))), max(1, math.floor(WIDTH / (1 + c)))
 
@@ -260,7 +260,7 @@ def _test_errors(nonlinearity: str, flipped: str, c_values: np.ndarray, fraction
     lines), seeds drawn from ``seed`` and the point's index."""
     out = np.empty((2, c_values.size, fractions.size, seeds))
     for i, c in enumerate(c_values):
-        M, N = _sizes(c)
+        M, N = sweep_sizes(c)
         for j, alpha in enumerate(fractions):
             run = simulator.train(M, N, P_SWEEP, **{flipped: float(alpha)},
                                   nonlinearity=nonlinearity, rules=("curl",), seeds=seeds,
@@ -324,9 +324,9 @@ def _resolved(c: np.ndarray, flipped: str, alphas: np.ndarray) -> tuple[np.ndarr
     i: a full-batch Euler step is unstable there for gradient descent itself)."""
     lam = lower_edge(c[:, None], **{flipped: alphas[None, :]}).lambda_min
     stars = threshold(c, flipped)
-    margin = np.array([edge_spacing(_sizes(ci)[0], ci, **{flipped: float(star)})
+    margin = np.array([edge_spacing(sweep_sizes(ci)[0], ci, **{flipped: float(star)})
                        for ci, star in zip(c, stars, strict=True)])[:, None]
-    usable = (np.array([_sizes(ci)[0] for ci in c]) > 2)[:, None]
+    usable = (np.array([sweep_sizes(ci)[0] for ci in c]) > 2)[:, None]
     return (lam > margin) & usable, (lam < -margin) & usable
 
 
@@ -342,7 +342,7 @@ def _heatmap_rows(figure: str, phi: str, flipped: str, c: np.ndarray, alphas: np
     if phi == "tanh" and flipped == "alpha_r":
         return []
     below, above = _resolved(c, flipped, alphas)
-    M = np.array([_sizes(ci)[0] for ci in c])[:, None]
+    M = np.array([sweep_sizes(ci)[0] for ci in c])[:, None]
     lam = lower_edge(c[:, None], **{flipped: alphas[None, :]}).lambda_min
     rate = 0.1 * 0.5 * (1 - np.sqrt(M / P_SWEEP)) ** 2 * np.clip(lam, 0, None) / 3
     below &= rate * epochs >= 15
@@ -374,7 +374,7 @@ def _q(out_dir: pathlib.Path, run: Settings) -> tuple[list, list]:
     keep = min(999, run.q_epochs // 2)
     q = np.empty((len(cs), alphas.size, run.q_seeds))
     for i, c in enumerate(cs):
-        M, N = _sizes(c)
+        M, N = sweep_sizes(c)
         for j, alpha in enumerate(alphas):
             result = simulator.train(M, N, P_SWEEP, alpha_h=float(alpha), rules=("curl",),
                                      seeds=run.q_seeds, seed=100 * i + j, batch=P_SWEEP,

@@ -22,10 +22,10 @@ def test_threshold_rows_agree_with_the_spec():
 
 def test_sizes_follow_the_authors_c_sweeps():
     """M + N = 220 up to flooring: N = floor(220/(1 + c)), M = floor(220/(1 + 1/c))."""
-    assert recipe._sizes(1.0) == (110, 110)
-    assert recipe._sizes(0.01) == (2, 217)
+    assert recipe.sweep_sizes(1.0) == (110, 110)
+    assert recipe.sweep_sizes(0.01) == (2, 217)
     for c in np.geomspace(0.01, 100, 13):
-        M, N = recipe._sizes(c)
+        M, N = recipe.sweep_sizes(c)
         assert 218 <= M + N <= 220
 
 
