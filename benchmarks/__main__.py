@@ -16,11 +16,12 @@ from collections.abc import Callable
 from theorylab.results import dumps
 
 SECTIONS = ("mc", "grid", "cores", "linear", "multitasking", "lines", "scheduling", "tempering",
-            "rsb", "hebbian", "curl", "curl-sweep", "curl-lines")
+            "rsb", "hebbian", "curl", "curl-sweep", "curl-lines", "franz-parisi")
 
 _PROVIDERS = {"cores": ("mc", "run_cores", "table_cores"),
               "curl-sweep": ("curl", "run_sweep", "table_sweep"),
-              "curl-lines": ("curl", "run_lines", "table_lines")}
+              "curl-lines": ("curl", "run_lines", "table_lines"),
+              "franz-parisi": ("franz_parisi", "run", "table")}
 """Sections served by another section's module: name -> (module, run function, table function)."""
 
 

@@ -244,8 +244,11 @@ def solve_points(systems: Callable[[bool, int], System], phase_list: Sequence[Ph
     ``energy``, ``entropy``, ``eig``, ``residual``, ``iterations``, ``converged``, ``stable``.
     Where a phase was reached from several starts, the lowest-f selectable one is kept.
     """
-    T = np.asarray(params[temperature], dtype=float)
-    M = T.size
+    M = max(np.size(v) for v in params.values())
+    # a model without a temperature parameter (e.g. one at given inverse temperature beta, which
+    # never reaches T = 0) is solved by its finite-T system everywhere
+    T = (np.asarray(params[temperature], dtype=float) if temperature in params
+         else np.ones(M))
     names = [ph.name for ph in phase_list]
     out: dict[str, np.ndarray] = {}
     op_names: list[str] = []
@@ -359,8 +362,8 @@ def _thermodynamics(sys_: System, x: np.ndarray, p: Mapping[str, np.ndarray],
     without one, f = e0 and s = 0 at T = 0, unknown (NaN) at T > 0."""
     f, u = sys_.thermodynamics(x, p)
     T = p.get("T")
-    if T is None:
-        return f, u, np.zeros_like(f)
+    if T is None:  # a model without a temperature parameter: no entropy from f and u
+        return f, u, np.full_like(f, np.nan)
     if is_zero:
         s0 = (sys_.entropy(x, p) if hasattr(sys_, "entropy")
               else np.where(T > 0, np.nan, 0.0))
@@ -878,8 +881,8 @@ class EquilibriumModel(Model):
         params = self.validate(params)
         self.check_phase(phase)
         approximation = f"{self.approximation} " if self.approximation else ""
-        solution = solution_at(self.name, params, self.phase_list, self.order_parameters,
-                               self._solve_data(params), phase,
+        solution = solution_at(self.name, params, self.problem(params).phase_list,
+                               self.order_parameters, self._solve_data(params), phase,
                                no_state=f"no selectable {approximation}state")
         if solution.phase is None and phase is None:
             return dataclasses.replace(solution, message=solution.message
@@ -889,9 +892,10 @@ class EquilibriumModel(Model):
     def branches(self, **params) -> list[Solution]:
         params = self.validate(params)
         data = self._solve_data(params)
-        return [solution_at(self.name, params, self.phase_list, self.order_parameters, data,
+        phase_list = self.problem(params).phase_list
+        return [solution_at(self.name, params, phase_list, self.order_parameters, data,
                             ph.name)
-                for ph in self.phase_list if data[f"{ph.name}_converged"][0]]
+                for ph in phase_list if data[f"{ph.name}_converged"][0]]
 
     def line(self, name: str, **params) -> Line:
         recipe = self.check_line(name)
@@ -962,7 +966,9 @@ class EquilibriumModel(Model):
         others = {k: v for k, v in params.items() if k not in (xname, yname)}
         # Derive and compile the equations here, before an executor forks its workers, so
         # they inherit them instead of each repeating the derivation.
-        systems = self.systems(self.case(others))
+        problem = self.problem(others)
+        phase_list = problem.phase_list
+        systems = problem.systems
         for zero in (True, False):
             systems(zero, self.settings.nodes)
             systems(zero, self.settings.coarse_nodes)
@@ -993,9 +999,9 @@ class EquilibriumModel(Model):
             "model": self.name, "title": self.diagram_title(others),
             "parameters": json.dumps(others), "axes": f"{xname},{yname}",
             "log_axes": ",".join(a for a in (xname, yname) if a in self.log_axes),
-            "phases": ",".join(ph.name for ph in self.phase_list),
+            "phases": ",".join(ph.name for ph in phase_list),
             "lines": ",".join(names), "line_kinds": ",".join(self.lines[n].kind for n in names),
-            "needs_entropy": ",".join(ph.name for ph in self.phase_list if ph.needs_entropy),
+            "needs_entropy": ",".join(ph.name for ph in phase_list if ph.needs_entropy),
             "metastable": ",".join(self.metastable_marked),
             "approximation": self.approximation,
             "solver": f"saddle.solve (Anderson-accelerated damped iteration, Newton polish, "
@@ -1004,7 +1010,7 @@ class EquilibriumModel(Model):
             "quadrature_nodes": str(self.settings.nodes),
             "unconverged_points": int((~data["converged"]).sum()),
             "no_branch_points": int(np.sum(~np.any([data[f"{ph.name}_converged"]
-                                                    for ph in self.phase_list], axis=0))),
+                                                    for ph in phase_list], axis=0))),
             **provenance()})
         return ds
 
@@ -1029,17 +1035,18 @@ class EquilibriumModel(Model):
             self.parameter(axis).check(float(v))
         params = self.validate({**fixed, axis: float(values[0])})
         others = {k: v for k, v in params.items() if k != axis}
-        data = self.problem(others).solve({axis: values}, shape=(1, values.size))
+        problem = self.problem(others)
+        phase_list = problem.phase_list
+        data = problem.solve({axis: values}, shape=(1, values.size))
         ds = xr.Dataset({k: (axis, v) for k, v in data.items()
                          if "_x" not in k or not k.rsplit("_x", 1)[1].isdigit()},
                         coords={axis: (axis, values,
                                        {"long_name": self.parameter(axis).description})})
         ds.attrs.update({"model": self.name, "axis": axis, "parameters": json.dumps(others),
-                         "phases": ",".join(ph.name for ph in self.phase_list),
+                         "phases": ",".join(ph.name for ph in phase_list),
                          "order_parameters": ",".join(k for k in self.order_parameters
-                                                      if f"{self.phase_list[0].name}_{k}"
-                                                      in data),
-                         "events": json.dumps(cut_events(data, self.phase_list, values, axis)),
+                                                      if f"{phase_list[0].name}_{k}" in data),
+                         "events": json.dumps(cut_events(data, phase_list, values, axis)),
                          "title": self.diagram_title(others), **provenance()})
         return ds
 

@@ -86,6 +86,7 @@ y ↦ y + F(x(y)) − x(y) then brings the residual on (q₂, r₂, Q₂) itself
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -304,14 +305,17 @@ def output_channel(omega: ArrayLike, q: float, Q: float, beta: float,
     frac = np.linspace(0.0, 1.0, grids.x_nodes)
     v = v_lo[..., None] + (v_hi - v_lo)[..., None] * frac
     hv = (v_hi - v_lo) / (grids.x_nodes - 1)
-    # x(v) by Newton from the right end (v is increasing and convex: monotone convergence)
-    xs = np.broadcast_to(ends[1][..., None], v.shape).copy()
+    # x(v) by Newton from the right of the root (v is increasing and convex: monotone
+    # convergence). As asinh(y) ≥ max(ln 2y, 0), v(x) ≥ max(x, x + c(ω + a x)/(sλ) + 2c ln 2),
+    # whose inverse, a few steps from x(v), bounds it from the right.
     om = omega[..., None]
+    linear = (v - 2 * c * math.log(2) - c * om / (s * _SMOOTH)) / (1 + c * a / (s * _SMOOTH))
+    xs = np.minimum(np.minimum(v, linear), ends[1][..., None])
     for _ in range(200):
         value, slope = stretch(xs, om)
         step = (value - v) / slope
         xs -= step
-        if np.all(np.abs(step) <= 1e-14 * (1 + np.abs(xs))):
+        if np.all(np.abs(step) <= 1e-12 * (1 + np.abs(xs))):  # quadratic: the error is ~ step²
             break
     _, slope = stretch(xs, om)
     g = (om + a * xs) / s
@@ -445,19 +449,39 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
         s = site_averages(0.0, 0.0, 0.0, k1, grids)
         x, residual, iterations, converged = np.array([0.0, 0.0, s.Q]), 0.0, 0, True
     else:
-        def F(xs, params):
-            return np.stack([order_parameter_map(col, alpha, beta, k1, grids) for col in xs.T],
-                            axis=1)
+        def x_map(x):
+            return order_parameter_map(x, alpha, beta, k1, grids)
 
-        result = saddle.solve(F, x0[:, None], {}, tol=tol, maxiter=maxiter, damping=damping,
-                              memory=4, newton_below=1e-4, lower=np.array([0.0, -1.0, 0.0]),
-                              upper=np.array([1.0, 1.0, 1.0]))
-        x, residual = result.x[:, 0], float(result.residual[0])
-        iterations, converged = int(result.iterations[0]), bool(result.converged[0])
+        x, iterations, converged = iterate_free(x_map, x0, tol=tol, maxiter=maxiter,
+                                                damping=damping)
+        with np.errstate(invalid="ignore"):
+            residual = float(np.max(np.abs(x_map(x) - x)))
+        converged = converged and residual <= tol
     q, r, Q = (float(v) for v in x)
     if not (alpha == 0 or _in_domain(q, r, Q)):
         return Task1State(alpha, beta, k1, branch, q, r, Q, *(math.nan,) * 7, False, residual,
                           iterations, False, "left the domain r² < q < Q < 1", grids)
+    o = task1_observables(q, r, Q, alpha, beta, k1, grids)
+    message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
+               if converged else
+               f"did not converge: residual {residual:.1e} > {tol:g} after {iterations} map "
+               "evaluations")
+    return Task1State(alpha=alpha, beta=beta, k1=k1, branch=branch, q=q, r=r, Q=Q, **o,
+                      stable=o["replicon"] < 1, residual=residual, iterations=iterations,
+                      converged=converged, message=message, grids=grids)
+
+
+def error(p: float) -> float:
+    """Generalisation error arccos(p)/π of a student at overlap p with its teacher (spec §2),
+    p clipped to [−1, 1] against rounding."""
+    return math.acos(min(max(p, -1.0), 1.0)) / math.pi
+
+
+def task1_observables(q: float, r: float, Q: float, alpha: float, beta: float, k1: float = 0.0,
+                      grids: Grids = Grids()) -> dict[str, float]:
+    """Conjugates (q̂, r̂, Q̂), p = E⟨sign m⟩, ε_g = arccos(p)/π, the free entropy φ₁ and the
+    replicon (:class:`Task1State`) at the task-1 order parameters (q, r, Q); at α = 0 the
+    conjugates vanish."""
     if alpha == 0:
         e_G, qh, rh, Qh, curvature = 0.0, 0.0, 0.0, 0.0, 0.0
     else:
@@ -465,17 +489,9 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
         e_G, curvature = e.G_E, e.curvature_squared
         qh, rh, Qh = -2 * alpha * e.dq, alpha * e.dr, alpha * e.dQ
     s = site_averages(qh, rh, Qh, k1, grids)
-    phi = -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha * e_G
-    replicon = alpha * curvature * s.variance_squared
-    p = min(max(s.p, -1.0), 1.0)
-    message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
-               if converged else
-               f"did not converge: residual {residual:.1e} > {tol:g} after {iterations} map "
-               "evaluations")
-    return Task1State(alpha=alpha, beta=beta, k1=k1, branch=branch, q=q, r=r, Q=Q, qhat=qh,
-                      rhat=rh, Qhat=Qh, p=s.p, eps_g=math.acos(p) / math.pi, phi=phi,
-                      replicon=replicon, stable=replicon < 1, residual=residual,
-                      iterations=iterations, converged=converged, message=message, grids=grids)
+    return {"qhat": qh, "rhat": rh, "Qhat": Qh, "p": s.p, "eps_g": error(s.p),
+            "phi": -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha * e_G,
+            "replicon": alpha * curvature * s.variance_squared}
 
 
 # --- task 2: the Franz–Parisi potential -------------------------------------------------------
@@ -686,23 +702,59 @@ def task2_order_parameter_map(x: ArrayLike, alpha2: float, beta: float, k: float
 
 
 _APPROACH = 1e-8
-"""Residual of the free-variable map (:func:`_to_free`) down to which task 2 is iterated before
+"""Residual of the free-variable map (:func:`to_free`) down to which task 2 is iterated before
 the Newton polish on (q₂, r₂, Q₂)."""
 _POLISH = 20
 """Newton steps of the polish."""
 
 
-def _to_free(x: NDArray) -> NDArray:
+def to_free(x: NDArray) -> NDArray:
     """(q, r, Q) ↦ (logit Q, logit(q/Q), atanh(r/√q)): the domain r² < q < Q < 1 becomes R³, and
     the gaps 1 − Q, Q − q, q − r² (all ~10⁻⁶ when task 2 is learnt well, α₂ ≳ 5) become logs."""
     q, r, Q = x
     return np.array([special.logit(Q), special.logit(q / Q), np.arctanh(r / np.sqrt(q))])
 
 
-def _from_free(y: NDArray) -> NDArray:
+def from_free(y: NDArray) -> NDArray:
+    """The inverse of :func:`to_free`: (q, r, Q) from the free variables."""
     Q = special.expit(y[0])
     q = Q * special.expit(y[1])
     return np.array([q, np.sqrt(q) * np.tanh(y[2]), Q])
+
+
+def iterate_free(x_map: Callable[[NDArray], NDArray], x0: ArrayLike, *, tol: float,
+                 maxiter: int, damping: float) -> tuple[NDArray, int, bool]:
+    """The fixed point of x ↦ ``x_map(x)`` on (q, r, Q), iterated in the free variables of
+    :func:`to_free`: (x, map evaluations, converged).
+
+    On (q, r, Q) a difference step of 10⁻⁷ crosses the map's curvature scale when the gaps are
+    ~10⁻⁶ (a task learnt well), and Newton stalls; in the free variables the map is smooth on
+    the scale of the gaps. The free map itself only resolves a gap to ~10⁻¹⁶/gap, so it is
+    taken down to ``_APPROACH`` (damped iteration with Anderson mixing); Newton then finishes on
+    y ↦ y + F(x(y)) − x(y), whose residual is that of (q, r, Q), to ``tol``.
+    """
+    def x_pair(ys: NDArray) -> tuple[NDArray, NDArray]:
+        # far from the fixed point the quadrature may overflow: NaN, which the iteration
+        # treats as outside the domain
+        with np.errstate(all="ignore"):
+            xs = np.stack([from_free(col) for col in ys.T], axis=1)
+            return xs, np.stack([x_map(col) for col in xs.T], axis=1)
+
+    def natural(ys, params):
+        with np.errstate(all="ignore"):
+            return np.stack([to_free(col) for col in x_pair(ys)[1].T], axis=1)
+
+    def increment(ys, params):
+        xs, fx = x_pair(ys)
+        return ys + (fx - xs)
+
+    first = saddle.solve(natural, to_free(np.asarray(x0, dtype=float))[:, None], {},
+                         tol=_APPROACH, maxiter=maxiter, damping=damping, memory=4,
+                         newton_below=1e-4)
+    second = saddle.solve(increment, first.x, {}, tol=tol, maxiter=min(_POLISH, maxiter),
+                          memory=0, newton_below=np.inf)
+    return (from_free(second.x[:, 0]), int(first.iterations[0] + second.iterations[0]),
+            bool(second.converged[0]))
 
 
 def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
@@ -736,56 +788,43 @@ def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
         else:
             x0 = np.asarray(BRANCH_STARTS["poor"], dtype=float)
 
-        def x_map(ys: NDArray) -> tuple[NDArray, NDArray]:
-            xs = np.stack([_from_free(col) for col in ys.T], axis=1)
-            return xs, np.stack([task2_order_parameter_map(col, alpha2, beta, k, r0, reference,
-                                                           grids) for col in xs.T], axis=1)
-
-        def natural(ys, params):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.stack([_to_free(col) for col in x_map(ys)[1].T], axis=1)
-
-        def increment(ys, params):
-            xs, fx = x_map(ys)
-            return ys + (fx - xs)
-
-        # Iterated in the free variables of _to_free, where the map is smooth on the scale of
-        # the gaps (on (q, r, Q) a difference step of 10⁻⁷ crosses its curvature scale when the
-        # gaps are ~10⁻⁶, and Newton stalls). The free map itself only resolves a gap to
-        # ~10⁻¹⁶/gap, so it is taken down to _APPROACH; Newton then finishes on
-        # y ↦ y + F(x(y)) − x(y), whose residual is that of (q₂, r₂, Q₂).
-        first = saddle.solve(natural, _to_free(x0)[:, None], {}, tol=_APPROACH,
-                             maxiter=maxiter, damping=damping, memory=4, newton_below=1e-4)
-        second = saddle.solve(increment, first.x, {}, tol=tol, maxiter=min(_POLISH, maxiter),
-                              memory=0, newton_below=np.inf)
-        x = _from_free(second.x[:, 0])
-        iterations = int(first.iterations[0] + second.iterations[0])
-        free_converged = bool(second.converged[0])
+        x, iterations, free_converged = iterate_free(
+            lambda x: task2_order_parameter_map(x, alpha2, beta, k, r0, reference, grids), x0,
+            tol=tol, maxiter=maxiter, damping=damping)
     q, r, Q = (float(v) for v in x)
     common = dict(task1=task1, alpha2=alpha2, r0=r0, gamma=gamma, k=k, q2=q, r2=r, Q2=Q,
                   iterations=iterations, grids=grids)
-    if alpha2 == 0:
-        e_G, qh, rh, Qh, s = 0.0, 0.0, 0.0, 0.0, at_zero
-    elif _in_domain(q, r, Q):
-        e = energetic(q, r, Q, beta, grids)
-        e_G = e.G_E
-        qh, rh, Qh = -2 * alpha2 * e.dq, alpha2 * e.dr, alpha2 * e.dQ
-        s = task2_site_averages(qh, rh, Qh, k, r0, reference, grids)
-    else:
+    if not (alpha2 == 0 or _in_domain(q, r, Q)):
         return Task2State(**common, **dict.fromkeys(
             ("qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21", "forgetting", "phi"),
             math.nan), residual=math.inf, converged=False,
             message="left the domain r² < q < Q < 1")
+    o = task2_observables(q, r, Q, alpha2, task1, k, r0, reference, grids)
     # the residual reported is that of the map on (q₂, r₂, Q₂) itself, like task 1's
-    residual = max(abs(s.q - q), abs(s.r - r), abs(s.Q - Q))
+    residual = o.pop("residual")
     converged = free_converged and residual <= tol
-    phi = -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha2 * e_G
-    eps1 = math.acos(min(max(s.p1, -1.0), 1.0)) / math.pi
-    eps2 = math.acos(min(max(s.p2, -1.0), 1.0)) / math.pi
     message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
                if converged else
                f"did not converge: residual {residual:.1e} (tol {tol:g}) after {iterations} map "
                "evaluations")
-    return Task2State(**common, qhat2=qh, rhat2=rh, Qhat2=Qh, p1=s.p1, p2=s.p2, eps1=eps1,
-                      eps2=eps2, R21=s.R21, forgetting=eps1 - task1.eps_g, phi=phi,
-                      residual=residual, converged=converged, message=message)
+    return Task2State(**common, **o, residual=residual, converged=converged, message=message)
+
+
+def task2_observables(q: float, r: float, Q: float, alpha2: float, task1: Task1State, k: float,
+                      r0: float, reference: Reference, grids: Grids = Grids()
+                      ) -> dict[str, float]:
+    """Conjugates (q̂₂, r̂₂, Q̂₂), p₁, p₂, ε¹, ε², R₂₁, the forgetting F = ε¹ − ε_g(α₁), the FP
+    potential φ₂ (:class:`Task2State`) and the residual max|F(x) − x| of the map at the task-2
+    order parameters (q₂, r₂, Q₂); at α₂ = 0 the conjugates vanish."""
+    if alpha2 == 0:
+        e_G, qh, rh, Qh = 0.0, 0.0, 0.0, 0.0
+    else:
+        e = energetic(q, r, Q, task1.beta, grids)
+        e_G = e.G_E
+        qh, rh, Qh = -2 * alpha2 * e.dq, alpha2 * e.dr, alpha2 * e.dQ
+    s = task2_site_averages(qh, rh, Qh, k, r0, reference, grids)
+    eps1 = error(s.p1)
+    return {"qhat2": qh, "rhat2": rh, "Qhat2": Qh, "p1": s.p1, "p2": s.p2, "eps1": eps1,
+            "eps2": error(s.p2), "R21": s.R21, "forgetting": eps1 - task1.eps_g,
+            "phi": -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha2 * e_G,
+            "residual": max(abs(s.q - q), abs(s.r - r), abs(s.Q - Q))}

@@ -14,6 +14,7 @@ _MODULES = {
     "generalization-dynamics": "theorylab.models.generalization_dynamics",
     "multitasking": "theorylab.models.multitasking",
     "curl-descent": "theorylab.models.curl_descent",
+    "franz-parisi": "theorylab.models.franz_parisi",
 }
 
 

@@ -1,0 +1,670 @@
+"""Franz–Parisi continual learning by a binary-weight perceptron (Li, Huang, Zou, Huang, arXiv
+2212.02846, Phys. Rev. E 108, 014309 (2023); ``shared/specs/franz-parisi.md``).
+
+A student learns task 1 (teacher w¹*, P₁ = α₁N examples) as a mean-field variational
+distribution over binary weights, m_i = tanh θ_i; the Gibbs measure on m ∈ [−1, 1]^N at inverse
+temperature β is the replica theory's object (spec §1.3). Task 2 (teacher w²* at similarity r₀,
+P₂ = α₂N examples) is learnt with a KL coupling of strength γ to an equilibrium configuration of
+task 1, the reference: the RS Franz–Parisi potential (spec §3). The equations are derived in
+:mod:`derivations.franz_parisi` and evaluated by the deterministic quadrature of
+:mod:`theorylab.franz_parisi_solver`; this module declares them to the model kit.
+
+The model poses two problems to the engine (:meth:`FranzParisi.problem`):
+
+* **task 1**, point parameters (alpha1, beta): the branches ``poor`` (small teacher overlap, the
+  only branch at small α₁) and ``good`` (r/√q near 1), with their spinodals and the first-order
+  transition between them as lines in the (beta, alpha1) plane. At β = 20 the poor branch ends
+  between α₁ = 1.9 and 2.1, the good one appears between 1.3 and 1.5, and the free entropies
+  cross near α₁ ≈ 1.65. At β ≤ 10 the two have merged into one branch (a critical point lies
+  between β = 10 and 20), which is then named by the membership test alone (r/√q ≷ 0.95).
+* **task 2**, point parameters (alpha2, r0, gamma), given the thermodynamic task-1 state at
+  (alpha1, beta) (its conjugates frozen, spec §3.3): the branches ``compromise`` (the branch that
+  continues the α₂ = 0 reference, on which the student trades the old task for the new one
+  gradually; new-teacher overlap r₂/√q₂ ≤ 0.95) and ``learn`` (r₂/√q₂ > 0.95: the new task learnt,
+  Q₂ → 1), with their spinodals and the first-order transition between them as lines in the
+  (gamma, alpha2) plane. At α₁ = 2, β = 20, r₀ = 0, γ = 1 the learn branch appears between
+  α₂ = 3.5 and 4, the compromise branch ends between 5 and 6, and the FP potentials cross between
+  4 and 5; at γ = 0.1 one branch crosses over continuously (no transition; the name then follows
+  the membership test).
+
+Both are solved on the free variables y = (logit Q, logit(q/Q), atanh(r/√q)) (the domain
+r² < q < Q < 1 becomes R³ and the gaps, ~10⁻⁶ when a task is learnt well, become logs), to
+``tol`` = 1e-9 in y; f = −φ/β per weight with φ the RS free entropy φ₁ (task 1) or the FP
+potential φ₂ (task 2, constant of spec §3.2 included, so that γ = 0 gives φ₁(α₂)).
+The RS replicon of task 1 (spec §7a) is reported as ``replicon``: > 1 means RS is locally
+unstable (at β = 20 for α₁ ≳ 0.75, and on the whole poor branch beyond): the RS values are those
+the paper computes, and the Gibbs sampler checks them where RS is stable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from theorylab import franz_parisi_solver as fp
+from theorylab import saddle
+from theorylab.equilibrium import (
+    EquilibriumModel,
+    LineRecipe,
+    Phase,
+    Problem,
+    Settings,
+    VerifyPoint,
+    verify_points,
+)
+from theorylab.parameters import Parameter, ParameterError, validate
+from theorylab.results import Estimate, SimulationResult
+
+TASK1_AXES = ("alpha1", "beta")
+TASK2_AXES = ("alpha2", "r0", "gamma")
+
+GOOD_OVERLAP = 0.95
+"""Task 1: a state is on the good branch when the mean predictor's overlap r/√q exceeds this
+(at β = 20 the poor branch has r/√q ≤ 0.83 and the good one ≥ 0.99, α₁ ∈ [1.3, 2.1])."""
+
+FINE = 256
+COARSE = 96
+"""Quadrature settings of the two maps the engine uses (``Settings.nodes``/``coarse_nodes``):
+the default :class:`~theorylab.franz_parisi_solver.Grids`, and a coarser one for the first
+iterations (:func:`theorylab.saddle.solve_coarse_to_fine`)."""
+
+
+def grids(nodes: int) -> fp.Grids:
+    """The quadrature of the fine (``FINE``) or coarse map (any other ``nodes``)."""
+    if nodes == FINE:
+        return fp.Grids()
+    return fp.Grids(dt=0.02, x_nodes=64, z_nodes=nodes, h_nodes=nodes, b_step=0.03,
+                    mu_step=0.5)
+
+
+def k1_of(prior: str, beta: float) -> float:
+    """Strength k₁ of the task-1 prior: 0 without one, β for the KL to the uniform prior (the
+    appendix, spec §1.3: −KL(m‖0) = S(m) − ln 2, times β)."""
+    return beta if prior == "uniform-KL" else 0.0
+
+
+# --- the two systems ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Task:
+    """The common form of both tasks' equations for the engine (:class:`theorylab.equilibrium.
+    System`): the map x ↦ site moments at the conjugates of x, on the free variables y."""
+
+    prior: str
+    nodes: int
+
+    variables = ("logit_Q", "logit_q_over_Q", "atanh_r_over_sqrt_q")
+    lower = np.full(3, -60.0)
+    upper = np.full(3, 60.0)
+
+    @property
+    def grids(self) -> fp.Grids:
+        return grids(self.nodes)
+
+    def F(self, y: NDArray, params: Mapping[str, NDArray]) -> NDArray:
+        out = np.empty_like(y)
+        with np.errstate(all="ignore"):
+            for i in range(y.shape[1]):
+                x = self._map(fp.from_free(y[:, i]), _point(params, i))
+                out[:, i] = np.clip(fp.to_free(x), self.lower, self.upper)
+        return out
+
+    def jacobian(self, y: NDArray, params: Mapping[str, NDArray]) -> NDArray:
+        return saddle.jacobian(self.F, y, params)
+
+    def _observables(self, y: NDArray, params: Mapping[str, NDArray]) -> list[dict]:
+        rows = []
+        for i in range(y.shape[1]):
+            x = fp.from_free(y[:, i])
+            ok = np.all(np.isfinite(x))
+            rows.append(self._values(x, _point(params, i)) if ok else {})
+        return rows
+
+    def thermodynamics(self, y, params):
+        rows = self._observables(y, params)
+        beta = np.broadcast_to(np.asarray(params["beta"], dtype=float), (y.shape[1],))
+        f = np.array([-r.get("phi", math.nan) for r in rows]) / beta
+        return f, np.full(y.shape[1], math.nan)
+
+    def order_parameters(self, y, params):
+        rows = self._observables(y, params)
+        return {k: np.array([r.get(k, math.nan) for r in rows]) for k in self.reported}
+
+
+def _point(params: Mapping[str, NDArray], i: int) -> dict[str, float]:
+    """The point parameters of point ``i`` (arrays of one value are shared by every point)."""
+    flat = {k: np.asarray(v, dtype=float).reshape(-1) for k, v in params.items()}
+    return {k: float(v[i] if v.size > 1 else v[0]) for k, v in flat.items()}
+
+
+@dataclass(frozen=True)
+class Task1(_Task):
+    """Task 1 (spec §2) at the point parameters (alpha1, beta)."""
+
+    reported = ("q1", "r1", "Q1", "qhat1", "rhat1", "Qhat1", "p", "eps_g", "phi1", "replicon")
+
+    def _map(self, x, point):
+        return fp.order_parameter_map(x, point["alpha1"], point["beta"],
+                                      k1_of(self.prior, point["beta"]), self.grids)
+
+    def _values(self, x, point):
+        q, r, Q = (float(v) for v in x)
+        o = fp.task1_observables(q, r, Q, point["alpha1"], point["beta"],
+                                 k1_of(self.prior, point["beta"]), self.grids)
+        return {"q1": q, "r1": r, "Q1": Q, "qhat1": o["qhat"], "rhat1": o["rhat"],
+                "Qhat1": o["Qhat"], "p": o["p"], "eps_g": o["eps_g"], "phi": o["phi"],
+                "phi1": o["phi"], "replicon": o["replicon"]}
+
+    def starts(self, params):
+        M = np.size(params["alpha1"])
+        return {name: np.repeat(fp.to_free(np.array(x))[:, None], M, axis=1)
+                for name, x in fp.BRANCH_STARTS.items()}
+
+
+LEARN_START = (0.99499, 0.99749, 0.995)
+"""Task 2: start (q₂, r₂, Q₂) of the learn branch, near teacher 2 (tiny gaps, as on the branch:
+at α₂ = 5, r₀ = 0, γ = 1 it has q₂ = 0.99635, r₂ = 0.99818, Q₂ = 0.99636)."""
+
+
+@dataclass(frozen=True)
+class Task2(_Task):
+    """Task 2 (spec §3) at the point parameters (alpha2, r0, gamma), given the thermodynamic
+    task-1 state at (alpha1, beta) (also point parameters, held fixed by a task-2 problem)."""
+
+    reported = ("q2", "r2", "Q2", "qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21",
+                "forgetting", "phi2")
+
+    def _reference(self, point) -> tuple[fp.Task1State, fp.Reference, float]:
+        task1 = task1_state(point["alpha1"], point["beta"], self.prior)
+        k = point["beta"] * point["gamma"]
+        return task1, _reference(task1, k, self.nodes), k
+
+    def _map(self, x, point):
+        task1, reference, k = self._reference(point)
+        return fp.task2_order_parameter_map(x, point["alpha2"], task1.beta, k, point["r0"],
+                                            reference, self.grids)
+
+    def _values(self, x, point):
+        task1, reference, k = self._reference(point)
+        q, r, Q = (float(v) for v in x)
+        o = fp.task2_observables(q, r, Q, point["alpha2"], task1, k, point["r0"], reference,
+                                 self.grids)
+        return {"q2": q, "r2": r, "Q2": Q, **{n: o[n] for n in self.reported if n in o},
+                "phi": o["phi"], "phi2": o["phi"]}
+
+    def starts(self, params):
+        M = np.size(params["alpha2"])
+        smeared = np.empty((3, M))  # the alpha2 = 0 state: the reference smeared by the KL
+        for i in range(M):
+            point = _point(params, i)
+            _, reference, k = self._reference(point)
+            if k == 0:  # no coupling: task 1's poor start at alpha2
+                smeared[:, i] = fp.to_free(np.array(fp.BRANCH_STARTS["poor"]))
+                continue
+            s = fp.task2_site_averages(0.0, 0.0, 0.0, k, point["r0"], reference, self.grids)
+            with np.errstate(all="ignore"):
+                smeared[:, i] = np.clip(fp.to_free(np.array([s.q, s.r, s.Q])), self.lower,
+                                        self.upper)
+        learn = np.repeat(fp.to_free(np.array(LEARN_START))[:, None], M, axis=1)
+        return {"compromise": smeared, "learn": learn}
+
+
+@cache
+def task1_state(alpha1: float, beta: float, prior: str) -> fp.Task1State:
+    """The thermodynamic task-1 state (the engine's selection), as a
+    :class:`~theorylab.franz_parisi_solver.Task1State`; raises :class:`ParameterError` where
+    task 1 has no converged state."""
+    data = MODEL.task1_problem({"beta": beta, "prior": prior}).solve(
+        {"alpha1": np.array([alpha1])})
+    index = int(data["phase"][0])
+    if index < 0:
+        raise ParameterError(f"task 1 has no converged state at alpha1={alpha1}, beta={beta}")
+    name = TASK1_PHASES[index].name
+    x = fp.from_free(np.array([data[f"{name}_x{j}"][0] for j in range(3)]))
+    state = fp.solve_task1(alpha1, beta, k1_of(prior, beta), branch=name, start=tuple(x),
+                           tol=MODEL.settings.tol)
+    if not state.converged:
+        raise ParameterError(f"task 1 did not converge at alpha1={alpha1}, beta={beta}: "
+                             f"{state.message}")
+    return state
+
+
+@cache
+def _reference(task1: fp.Task1State, k: float, nodes: int) -> fp.Reference:
+    return fp.reference_density(task1, k, grids(nodes))
+
+
+# --- phases and lines --------------------------------------------------------------------------
+
+def _good(ops, params):
+    with np.errstate(invalid="ignore"):
+        return ops["r1"] > GOOD_OVERLAP * np.sqrt(ops["q1"])
+
+
+def _learn(ops, params):
+    with np.errstate(invalid="ignore"):
+        return ops["r2"] > GOOD_OVERLAP * np.sqrt(ops["q2"])
+
+
+TASK1_PHASES = (
+    Phase("poor", "task 1, poor generalisation: teacher overlap r/sqrt(q) <= 0.95 (spec §2)",
+          lambda ops, params: ~_good(ops, params)),
+    Phase("good", "task 1, good generalisation: r/sqrt(q) > 0.95 (spec §2)", _good),
+)
+TASK2_PHASES = (
+    Phase("compromise", "task 2, the branch continuing the alpha2 = 0 reference: the new "
+          "teacher's overlap r2/sqrt(q2) <= 0.95 (spec §3)",
+          lambda ops, params: ~_learn(ops, params)),
+    Phase("learn", "task 2, the new task learnt: r2/sqrt(q2) > 0.95 (spec §3)", _learn),
+)
+
+
+def _seed(value: float, direction: float, axis: str):
+    def seed(fixed, fixed_value, case):
+        return (value, direction) if fixed == axis else None
+    return seed
+
+
+LINES = {
+    "poor-spinodal": LineRecipe(
+        "spinodal", "task 1: largest alpha1 of the poor branch at given beta", "beta", "alpha1",
+        branch="poor", seed=_seed(0.5, 1.0, "beta")),
+    "good-spinodal": LineRecipe(
+        "spinodal", "task 1: smallest alpha1 of the good branch at given beta", "beta",
+        "alpha1", branch="good", seed=_seed(3.0, -1.0, "beta")),
+    "transition": LineRecipe(
+        "first-order", "task 1: free entropies of the poor and good branches cross", "beta",
+        "alpha1", branch="poor", seed=_seed(0.5, 1.0, "beta")),
+    "compromise-spinodal": LineRecipe(
+        "spinodal", "task 2: largest alpha2 of the compromise branch at given gamma", "gamma",
+        "alpha2", branch="compromise", seed=_seed(0.5, 1.0, "gamma")),
+    "learn-spinodal": LineRecipe(
+        "spinodal", "task 2: smallest alpha2 of the learn branch at given gamma", "gamma",
+        "alpha2", branch="learn", seed=_seed(8.0, -1.0, "gamma")),
+    "relearning": LineRecipe(
+        "first-order", "task 2: FP potentials of the compromise and learn branches cross",
+        "gamma", "alpha2", branch="compromise", seed=_seed(0.5, 1.0, "gamma")),
+}
+
+# --- line locators ------------------------------------------------------------------------------
+# The lines are located on the branches themselves, followed by warm starts: a spinodal by
+# bisecting between a value where the branch converges (to a state the membership test assigns
+# to it) and one where it does not; a first-order point by Brent's method on the difference of
+# the free entropies over the interval where both branches exist.
+
+LINE_TOLERANCE = 1e-3
+"""Width of the bracket a spinodal is bisected down to (in alpha1 or alpha2)."""
+BRANCH_MAXITER = 80
+"""Map evaluations allowed to a warm-started solve on a branch (20–30 suffice where the branch
+exists; beyond its end the iteration would otherwise run to the solver's default 300)."""
+
+
+def task1_branch(name: str, beta: float, prior: str):
+    """``state(alpha1, warm) -> Task1State | None``: the task-1 branch ``name`` (None where the
+    solve from ``warm``, or the branch's start, does not converge onto the branch)."""
+    k1 = k1_of(prior, beta)
+
+    def state(alpha1: float, warm):
+        start = None if warm is None else (warm.q, warm.r, warm.Q)
+        s = fp.solve_task1(alpha1, beta, k1, branch=name, start=start, maxiter=BRANCH_MAXITER)
+        good = s.converged and s.r > GOOD_OVERLAP * math.sqrt(s.q)
+        return s if s.converged and good == (name == "good") else None
+    return state
+
+
+def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float):
+    """As :func:`task1_branch`, for the task-2 branch ``name`` along alpha2."""
+    def state(alpha2: float, warm):
+        start = LEARN_START if warm is None and name == "learn" else (
+            None if warm is None else (warm.q2, warm.r2, warm.Q2))
+        s = fp.solve_task2(task1, alpha2, r0, gamma, start=start, maxiter=BRANCH_MAXITER)
+        learnt = s.converged and s.r2 > GOOD_OVERLAP * math.sqrt(s.q2)
+        return s if s.converged and learnt == (name == "learn") else None
+    return state
+
+
+def follow(state, values) -> list:
+    """A branch along ``values`` (in order) by warm starts: ``state(value, warm)`` (as from
+    :func:`task1_branch`) at each value, warm from the last state found; once found and then
+    lost, the branch has ended and the remaining values are ``None``."""
+    out, warm = [], None
+    for v in values:
+        if warm is not None and out[-1] is None:
+            out.append(None)
+            continue
+        s = state(float(v), warm)
+        out.append(s)
+        warm = s if s is not None else warm
+    return out
+
+
+def branch_end(state, inside: float, outside: float, tol: float = LINE_TOLERANCE):
+    """Bisect the end of a branch between ``inside`` (where ``state`` finds it) and
+    ``outside``: (last value on the branch, first value off it, the state there), or ``None``
+    if the branch is not found at ``inside`` or still exists at ``outside``."""
+    on = state(inside, None)
+    if on is None or state(outside, on) is not None:
+        return None
+    while abs(outside - inside) > tol:
+        mid = 0.5 * (inside + outside)
+        s = state(mid, on)
+        if s is None:
+            outside = mid
+        else:
+            inside, on = mid, s
+    return inside, outside, on
+
+
+def crossing(lower, upper, lo: float, hi: float, phi) -> float | None:
+    """Where ``phi`` of the branches ``lower`` (existing below ``hi``) and ``upper`` (above
+    ``lo``) are equal, by Brent's method on [lo, hi] with warm starts from the ends; None
+    where the difference does not change sign."""
+    from scipy import optimize
+
+    warm = {"lower": lower(lo, None), "upper": upper(hi, None)}
+    if warm["lower"] is None or warm["upper"] is None:
+        return None
+
+    def difference(x: float) -> float:
+        a, b = lower(x, warm["lower"]), upper(x, warm["upper"])
+        if a is None or b is None:
+            return math.nan
+        warm.update(lower=a, upper=b)
+        return phi(a) - phi(b)
+
+    d_lo, d_hi = difference(lo), difference(hi)
+    if not (np.isfinite(d_lo) and np.isfinite(d_hi)) or d_lo * d_hi > 0:
+        return None
+    return float(optimize.brentq(difference, lo, hi, xtol=1e-9))
+
+
+CITATIONS = (
+    """@article{Li2023continual,
+  author = {Li, Chan and Huang, Zhenye and Zou, Wenxuan and Huang, Haiping},
+  title = {Statistical mechanics of continual learning: variational principle and mean-field
+           potential},
+  journal = {Physical Review E}, volume = {108}, pages = {014309}, year = {2023},
+  doi = {10.1103/PhysRevE.108.014309}, eprint = {2212.02846}, archivePrefix = {arXiv}
+}""",
+    """@article{Franz1995recipes,
+  author = {Franz, Silvio and Parisi, Giorgio},
+  title = {Recipes for metastable states in spin glasses},
+  journal = {Journal de Physique I}, volume = {5}, pages = {1401--1415}, year = {1995},
+  eprint = {cond-mat/9503167}, archivePrefix = {arXiv}
+}""",
+)
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+class FranzParisi(EquilibriumModel):
+    """The Franz–Parisi continual-learning model; see the module docstring."""
+
+    name = "franz-parisi"
+    title = "Franz-Parisi continual learning (binary perceptron, RS)"
+    parameters = (
+        Parameter("alpha1", "task-1 load P1/N", "float", 0.0, default=1.0),
+        Parameter("alpha2", "task-2 load P2/N", "float", 0.0, default=1.0),
+        Parameter("r0", "teacher similarity w1*.w2*/N", "float", -1.0, 1.0, default=0.0),
+        Parameter("gamma", "KL coupling of task 2 to the task-1 reference (k = beta gamma)",
+                  "float", 0.0, default=1.0),
+        Parameter("beta", "inverse temperature of the Gibbs measure on m (paper: 20)", "float",
+                  0.0, low_open=True, default=20.0),
+        Parameter("prior", "task-1 prior: none (main text) or uniform-KL (appendix: KL to the "
+                  "uniform distribution, k1 = beta)", "choice", choices=("none", "uniform-KL"),
+                  default="none"),
+    )
+    simulation_parameters = (
+        Parameter("N", "number of weights", "int", 1, default=400),
+        Parameter("method", "gibbs (samples the measure the theory describes) or adam "
+                  "(field-space training as in the paper)", "choice",
+                  choices=("gibbs", "adam"), default="gibbs"),
+        Parameter("sweeps", "Gibbs: sweeps per chain (first half burn-in)", "int", 2,
+                  default=400),
+        Parameter("inputs", "gaussian (the theory's) or binary (+-1, the authors')", "choice",
+                  choices=("gaussian", "binary"), default="gaussian"),
+        Parameter("epochs1", "adam: full-batch epochs of task 1", "int", 1, default=5000),
+        Parameter("epochs2", "adam: full-batch epochs of task 2", "int", 1, default=20000),
+    )
+    order_parameters = (*Task1.reported, *Task2.reported)
+    phase_list = (*TASK1_PHASES, *TASK2_PHASES)
+    lines = LINES
+    citations = CITATIONS
+    diagram_axes = ("beta", "alpha1")
+    point_parameters = (*TASK1_AXES, *TASK2_AXES)
+    search_box = {"alpha1": 4.0, "beta": 100.0, "alpha2": 10.0, "r0": 1.0, "gamma": 10.0}
+    settings = Settings(tol=1e-9, nodes=FINE, coarse_nodes=COARSE)
+    approximation = "RS"
+    presets = {"task1": {"beta": "5:40:8", "alpha1": "0.1:2.5:25"},
+               "task2": {"gamma": "0.1:2:8", "alpha2": "0.1:7:15", "alpha1": "2"}}
+
+    # --- the engine's problems -----------------------------------------------------------------
+    def systems(self, case):
+        raise NotImplementedError("franz-parisi poses two problems: see problem()")
+
+    def task1_problem(self, params: Mapping[str, object]) -> Problem:
+        """Task 1 at the given fixed point parameters (``beta`` or ``alpha1``)."""
+        fixed = {k: float(v) for k, v in params.items() if k in TASK1_AXES}
+        prior = str(params.get("prior", "none"))
+        return Problem(lambda zero, nodes: Task1(prior, nodes), TASK1_PHASES, fixed,
+                       self.settings, bounds=self._bounds(TASK1_AXES), case={"prior": prior})
+
+    def task2_problem(self, params: Mapping[str, object]) -> Problem:
+        """Task 2 given the task-1 state at the fixed ``alpha1``, ``beta``."""
+        fixed = {k: float(v) for k, v in params.items() if k in self.point_parameters}
+        prior = str(params.get("prior", "none"))
+        return Problem(lambda zero, nodes: Task2(prior, nodes), TASK2_PHASES, fixed,
+                       self.settings, bounds=self._bounds(TASK2_AXES), case={"prior": prior})
+
+    def problem(self, params):
+        """Task 1 where alpha1 or beta is free (absent from ``params``), else task 2."""
+        if all(k in params for k in TASK1_AXES):
+            return self.task2_problem(params)
+        return self.task1_problem(params)
+
+    def _bounds(self, axes) -> dict[str, tuple[float, float]]:
+        return {k: (self.parameter(k).low, self.parameter(k).high) for k in axes}
+
+    def check_axes(self, names):
+        if not (set(names) <= set(TASK1_AXES) or set(names) <= set(TASK2_AXES)):
+            raise ParameterError("a franz-parisi diagram spans (beta, alpha1) (task 1) or two "
+                                 f"of {', '.join(TASK2_AXES)} (task 2) (got {', '.join(names)})")
+
+    # --- lines --------------------------------------------------------------------------------
+    def line_point(self, name, fixed_axis, value, others):
+        """One point of line ``name`` at the given beta (task 1) or gamma (task 2), located by
+        :func:`branch_end` and :func:`crossing` (warm-started solves of the branches)."""
+        recipe = self.lines[name]
+        if fixed_axis != recipe.along:
+            return {fixed_axis: value, recipe.solves_for: None, "found": False,
+                    "message": f"{name} is located at given {recipe.along}"}
+        free = recipe.solves_for
+        values = {**others, fixed_axis: value}
+        if free == "alpha1":
+            branches = {n: task1_branch(n, values["beta"], values["prior"])
+                        for n in ("poor", "good")}
+            low, high, names, phi = 0.05, self.search_box["alpha1"], ("poor", "good"), "phi"
+        else:
+            task1 = task1_state(values["alpha1"], values["beta"], values["prior"])
+            branches = {n: task2_branch(n, task1, values["r0"], values["gamma"])
+                        for n in ("compromise", "learn")}
+            low, high, names = 0.05, self.search_box["alpha2"], ("compromise", "learn")
+            phi = "phi"
+        searches = {names[0]: (low, high), names[1]: (high, low)}
+        wanted = (recipe.branch,) if recipe.kind == "spinodal" else names
+        ends = {n: branch_end(branches[n], *searches[n]) for n in wanted}
+        point = {fixed_axis: value, free: None, "found": False}
+        if recipe.kind == "spinodal":
+            end = ends[recipe.branch]
+            if end is None:
+                return {**point, "message": f"the {recipe.branch} branch does not end in "
+                        f"{free} in [{low:g}, {high:g}]"}
+            return {fixed_axis: value, free: 0.5 * (end[0] + end[1]), "found": True,
+                    "bracket": sorted(end[:2]), "tolerance": LINE_TOLERANCE}
+        if ends[names[0]] is None or ends[names[1]] is None:
+            return {**point, "message": "the two branches do not coexist in "
+                    f"{free} in [{low:g}, {high:g}]: no transition"}
+        lo, hi = ends[names[1]][0], ends[names[0]][0]
+        if lo >= hi:
+            return {**point, "message": "the two branches do not coexist"}
+        x = crossing(branches[names[0]], branches[names[1]], lo, hi,
+                     lambda st: getattr(st, phi))
+        if x is None:
+            return {**point, "message": f"the free entropies do not cross in [{lo:g}, {hi:g}]"}
+        return {fixed_axis: value, free: x, "found": True,
+                "coexistence": [lo, hi]}
+
+    def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
+        raise ParameterError("franz-parisi has no diagram yet: use cut (every branch along "
+                             "one axis) and line")
+
+    # --- one point -----------------------------------------------------------------------------
+    def solve(self, phase=None, **params):
+        """Both tasks at one point: the task-1 state (its thermodynamic branch, or ``phase`` if
+        that names a task-1 branch) and task 2 given it (its thermodynamic branch, or ``phase``
+        if that names a task-2 branch). The solution's phase, free energy and residual are task
+        2's; ``extras`` holds the task-1 branch, f, replicon and the task-2 branch's stability
+        eigenvalue."""
+        values = self.validate(params)
+        self.check_phase(phase)
+        task1_phase = phase if phase in {p.name for p in TASK1_PHASES} else None
+        one = self._solution(self.task1_problem(values), values, task1_phase)
+        if not one.converged:
+            return one
+        if task1_phase is not None and task1_phase != _selected_task1(values):
+            raise ParameterError(f"task 2 is solved on the thermodynamic task-1 state, which "
+                                 f"at this point is not the {task1_phase} branch")
+        two = self._solution(self.task2_problem(values), values,
+                             None if task1_phase else phase)
+        message = f"task 1: {one.message}; task 2: {two.message}"
+        ops = {**one.order_parameters, **two.order_parameters}
+        return replace(two, order_parameters=ops, message=message, extras={
+            **two.extras, "task1_phase": one.phase, "task1_free_energy": one.free_energy,
+            "task1_residual": one.residual, "replicon": one.order_parameters["replicon"],
+            "rs_stable": one.order_parameters["replicon"] < 1})
+
+    def _solution(self, problem: Problem, values: Mapping, phase: str | None):
+        from theorylab.equilibrium import solution_at
+
+        point = {k: np.array([float(values[k])]) for k in self.point_parameters}
+        return solution_at(self.name, values, problem.phase_list, self.order_parameters,
+                           problem.solve(point), phase, no_state="no converged RS state")
+
+    def branches(self, **params):
+        """Every converged task-1 branch, then every converged task-2 branch on the
+        thermodynamic task-1 state."""
+        values = self.validate(params)
+        out = []
+        for problem in (self.task1_problem(values), self.task2_problem(values)):
+            point = {k: np.array([float(values[k])]) for k in self.point_parameters}
+            data = problem.solve(point)
+            from theorylab.equilibrium import solution_at
+
+            out += [solution_at(self.name, values, problem.phase_list, self.order_parameters,
+                                data, ph.name)
+                    for ph in problem.phase_list if data[f"{ph.name}_converged"][0]]
+        return out
+
+    # --- the independent check -----------------------------------------------------------------
+    def simulate(self, seeds: int = 8, seed: int = 0, progress: bool = False, **params):
+        """Gibbs sampling of the measure the theory describes (``method=gibbs``: ``seeds``
+        data sets, two chains each; :mod:`montecarlo.franz_parisi`) or field-space Adam
+        training as in the paper (``method=adam``: ``seeds`` networks;
+        :mod:`montecarlo.franz_parisi_training`). Observables: task 1 (q1 for gibbs, r1, Q1,
+        p, eps_g) and task 2 (q2 for gibbs, r2, Q2, R21, p1, p2, eps1, eps2, forgetting)."""
+        theory = self.validate({k: params.pop(k) for k in list(params)
+                                if k in {p.name for p in self.parameters}})
+        sim = validate(self.simulation_parameters, params)
+        if sim["method"] == "gibbs":
+            return self._gibbs(theory, sim, seeds, seed, progress)
+        return self._adam(theory, sim, seeds, seed, progress)
+
+    def _gibbs(self, theory, sim, seeds, seed, progress) -> SimulationResult:
+        from montecarlo import franz_parisi as mc
+
+        run = mc.sample_task2(sim["N"], theory["alpha1"], theory["alpha2"], theory["r0"],
+                              theory["gamma"], beta=theory["beta"],
+                              k1=k1_of(theory["prior"], theory["beta"]), data_sets=seeds,
+                              replicas=2, sweeps=sim["sweeps"], seed=seed,
+                              inputs=sim["inputs"], progress=progress)
+        one, two = run.reference.observables, run.observables
+        per_set = {"q1": one["q"], "r1": one["r"], "Q1": one["Q"], "p": one["p"],
+                   "eps_g": one["eps"], **{k: two[k] for k in
+                                           ("q2", "r2", "Q2", "R21", "p1", "p2", "eps1",
+                                            "eps2")}}
+        per_set = {k: np.asarray(v, dtype=float).mean(axis=1) for k, v in per_set.items()}
+        per_set["forgetting"] = per_set["eps1"] - per_set["eps_g"]
+        return SimulationResult(
+            model=self.name, parameters={**theory, "N": sim["N"],
+                                         "P1": run.settings["P1"], "P2": run.settings["P2"]},
+            observables={k: Estimate.from_samples(v) for k, v in per_set.items()},
+            seeds=seeds, sweeps=sim["sweeps"],
+            settings={"method": "gibbs", "replicas": 2, "inputs": sim["inputs"],
+                      "seed": seed, "burn_in": "first half of the sweeps"})
+
+    def _adam(self, theory, sim, seeds, seed, progress) -> SimulationResult:
+        from montecarlo import franz_parisi_training as training
+
+        if theory["prior"] != "none":
+            raise ParameterError("method=adam trains task 1 without a prior here "
+                                 "(prior=none)")
+        run = training.train_task2(sim["N"], theory["alpha1"], theory["alpha2"], theory["r0"],
+                                   theory["gamma"], seeds=seeds, seed=seed,
+                                   epochs1=sim["epochs1"], epochs2=sim["epochs2"],
+                                   inputs=sim["inputs"], progress=progress)
+        one = run.task1
+        per_seed = {"r1": one.r, "Q1": one.Q, "p": one.p, "eps_g": one.eps, "r2": run.r2,
+                    "Q2": run.Q2, "R21": run.R21, "p1": run.p1, "p2": run.p2,
+                    "eps1": run.eps1, "eps2": run.eps2, "forgetting": run.eps1 - one.eps}
+        settings = {k: v for k, v in run.settings.items() if k not in ("progress",)}
+        return SimulationResult(
+            model=self.name, parameters={**theory, "N": sim["N"], "P1": settings["P1"],
+                                         "P2": settings["P2"]},
+            observables={k: Estimate.from_samples(v) for k, v in per_seed.items()},
+            seeds=seeds, sweeps=sim["epochs1"] + sim["epochs2"],
+            settings={"method": "adam", **settings})
+
+    def verify(self, quick: bool = True, progress: bool = False):
+        """Theory against Gibbs sampling where RS is stable (spec §7a): |Δ| ≤ 3 stderr +
+        :func:`allowance`."""
+        points = VERIFY_POINTS if quick else VERIFY_POINTS + VERIFY_POINTS_FULL
+        return verify_points(self, points, progress)
+
+
+def _selected_task1(values: Mapping) -> str:
+    state = task1_state(float(values["alpha1"]), float(values["beta"]), str(values["prior"]))
+    return state.branch
+
+
+def allowance(N: int) -> float:
+    """Finite-N allowance on an overlap: O(1/N) corrections of the RS saddle point at a stable
+    point, measured as ≤ 0.01 at N = 400 (spec §7a: N = 200–800 agree with RS within 0.01),
+    i.e. 4/N."""
+    return 4.0 / N
+
+
+def _verify_point(theory: dict, N: int, sweeps: int, seeds: int,
+                  rows: tuple[str, ...]) -> VerifyPoint:
+    return VerifyPoint(theory=theory, simulation={"N": N, "sweeps": sweeps, "method": "gibbs"},
+                       rows=tuple((k, k, allowance(N)) for k in rows), chains=seeds)
+
+
+_TASK1_ROWS = ("Q1", "q1", "r1", "p")
+_TASK2_ROWS = ("Q2", "q2", "r2", "R21", "p1", "p2")
+VERIFY_POINTS = (
+    _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.0, "gamma": 1.0}, 200, 300, 4,
+                  _TASK1_ROWS + _TASK2_ROWS),
+)
+VERIFY_POINTS_FULL = (
+    _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.5, "gamma": 1.0}, 400, 400, 8,
+                  _TASK1_ROWS + _TASK2_ROWS),
+    _verify_point({"alpha1": 1.0, "alpha2": 1.0, "r0": 0.0, "gamma": 1.0, "beta": 5.0}, 400,
+                  400, 8, _TASK1_ROWS + _TASK2_ROWS),
+)
+
+MODEL = FranzParisi()
