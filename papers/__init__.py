@@ -18,6 +18,7 @@ _MODULES = {
     "rsb-dense-2022": "papers.rsb_dense_2022",
     "dense-hebbian-2023": "papers.dense_hebbian_2023",
     "curl-descent-2025": "papers.curl_descent_2025",
+    "continual-learning-2023": "papers.continual_learning_2023",
 }
 _MODELS = {
     "saxe-2014": ("deep-linear",),
@@ -27,6 +28,7 @@ _MODELS = {
     "rsb-dense-2022": ("dense-hopfield",),
     "dense-hebbian-2023": ("dense-hebbian",),
     "curl-descent-2025": ("curl-descent",),
+    "continual-learning-2023": ("franz-parisi",),
 }
 """The models each recipe draws (known without importing the recipe)."""
 

@@ -461,7 +461,9 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
     if not (alpha == 0 or _in_domain(q, r, Q)):
         return Task1State(alpha, beta, k1, branch, q, r, Q, *(math.nan,) * 7, False, residual,
                           iterations, False, "left the domain r² < q < Q < 1", grids)
-    o = task1_observables(q, r, Q, alpha, beta, k1, grids)
+    with np.errstate(all="ignore"):  # an iterate at the domain's edge gives NaN, not converged
+        o = task1_observables(q, r, Q, alpha, beta, k1, grids)
+    converged = converged and bool(np.isfinite(o["phi"]))
     message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
                if converged else
                f"did not converge: residual {residual:.1e} > {tol:g} after {iterations} map "
@@ -799,10 +801,11 @@ def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
             ("qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21", "forgetting", "phi"),
             math.nan), residual=math.inf, converged=False,
             message="left the domain r² < q < Q < 1")
-    o = task2_observables(q, r, Q, alpha2, task1, k, r0, reference, grids)
+    with np.errstate(all="ignore"):  # an iterate at the domain's edge gives NaN, not converged
+        o = task2_observables(q, r, Q, alpha2, task1, k, r0, reference, grids)
     # the residual reported is that of the map on (q₂, r₂, Q₂) itself, like task 1's
     residual = o.pop("residual")
-    converged = free_converged and residual <= tol
+    converged = free_converged and residual <= tol and bool(np.isfinite(o["phi"]))
     message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
                if converged else
                f"did not converge: residual {residual:.1e} (tol {tol:g}) after {iterations} map "
