@@ -447,23 +447,22 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
     x0 = np.asarray(BRANCH_STARTS[branch] if start is None else start, dtype=float)
     if alpha == 0:
         s = site_averages(0.0, 0.0, 0.0, k1, grids)
-        x, residual, iterations, converged = np.array([0.0, 0.0, s.Q]), 0.0, 0, True
+        x, iterations, converged = np.array([0.0, 0.0, s.Q]), 0, True
     else:
         def x_map(x):
             return order_parameter_map(x, alpha, beta, k1, grids)
 
         x, iterations, converged = iterate_free(x_map, x0, tol=tol, maxiter=maxiter,
                                                 damping=damping)
-        with np.errstate(invalid="ignore"):
-            residual = float(np.max(np.abs(x_map(x) - x)))
-        converged = converged and residual <= tol
     q, r, Q = (float(v) for v in x)
     if not (alpha == 0 or _in_domain(q, r, Q)):
-        return Task1State(alpha, beta, k1, branch, q, r, Q, *(math.nan,) * 7, False, residual,
+        return Task1State(alpha, beta, k1, branch, q, r, Q, *(math.nan,) * 7, False, math.inf,
                           iterations, False, "left the domain r² < q < Q < 1", grids)
     with np.errstate(all="ignore"):  # an iterate at the domain's edge gives NaN, not converged
         o = task1_observables(q, r, Q, alpha, beta, k1, grids)
-    converged = converged and bool(np.isfinite(o["phi"]))
+    # the residual reported is that of the map on (q, r, Q), from the same site averages
+    residual = o.pop("residual")
+    converged = converged and residual <= tol and bool(np.isfinite(o["phi"]))
     message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
                if converged else
                f"did not converge: residual {residual:.1e} > {tol:g} after {iterations} map "
@@ -481,9 +480,9 @@ def error(p: float) -> float:
 
 def task1_observables(q: float, r: float, Q: float, alpha: float, beta: float, k1: float = 0.0,
                       grids: Grids = Grids()) -> dict[str, float]:
-    """Conjugates (q̂, r̂, Q̂), p = E⟨sign m⟩, ε_g = arccos(p)/π, the free entropy φ₁ and the
-    replicon (:class:`Task1State`) at the task-1 order parameters (q, r, Q); at α = 0 the
-    conjugates vanish."""
+    """Conjugates (q̂, r̂, Q̂), p = E⟨sign m⟩, ε_g = arccos(p)/π, the free entropy φ₁, the
+    replicon (:class:`Task1State`) and the residual max|F(x) − x| of the map at the task-1 order
+    parameters (q, r, Q); at α = 0 the conjugates vanish."""
     if alpha == 0:
         e_G, qh, rh, Qh, curvature = 0.0, 0.0, 0.0, 0.0, 0.0
     else:
@@ -493,7 +492,8 @@ def task1_observables(q: float, r: float, Q: float, alpha: float, beta: float, k
     s = site_averages(qh, rh, Qh, k1, grids)
     return {"qhat": qh, "rhat": rh, "Qhat": Qh, "p": s.p, "eps_g": error(s.p),
             "phi": -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha * e_G,
-            "replicon": alpha * curvature * s.variance_squared}
+            "replicon": alpha * curvature * s.variance_squared,
+            "residual": max(abs(s.q - q), abs(s.r - r), abs(s.Q - Q))}
 
 
 # --- task 2: the Franz–Parisi potential -------------------------------------------------------
