@@ -74,6 +74,7 @@ from numba import njit, prange
 from tqdm import tqdm
 
 from montecarlo.rng import next_index, next_uniform, seed_state
+from theorylab.parameters import Parameter
 from theorylab.results import mean_and_stderr
 
 MODEL = "franz-parisi"
@@ -420,19 +421,9 @@ def _integer(name, value, minimum):
 
 
 def _real(name, value, *, low=None, high=None, open_low=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number (got {value!r})") from None
-    bad = not math.isfinite(v)
-    bad = bad or (low is not None and (v < low or (open_low and v == low)))
-    bad = bad or (high is not None and v > high)
-    if bad:
-        lo = "" if low is None else (f"> {low}" if open_low else f">= {low}")
-        hi = "" if high is None else f"<= {high}"
-        rule = " and ".join(p for p in (lo, hi) if p) or "finite"
-        raise ValueError(f"{name} must be finite and {rule} (got {value!r})")
-    return v
+    """A finite real number within the bounds (:meth:`theorylab.parameters.Parameter.check`)."""
+    return Parameter(name, "", low=-math.inf if low is None else low,
+                     high=math.inf if high is None else high, low_open=open_low).check(value)
 
 
 def _common(beta, data_sets, replicas, sweeps, seed, step, target_acceptance, inputs):
