@@ -55,6 +55,7 @@ from theorylab.equilibrium import (
     Problem,
     Settings,
     VerifyPoint,
+    solution_at,
     verify_points,
 )
 from theorylab.parameters import Parameter, ParameterError, validate
@@ -215,12 +216,19 @@ class Task2(_Task):
 
 
 @cache
+def task1_data(alpha1: float, beta: float, prior: str) -> dict:
+    """The engine's solve of task 1 at one point (every branch and the selection; cached, so
+    that a task-2 solve and the task-1 solution it reports share it; read only)."""
+    return MODEL.task1_problem({"beta": beta, "prior": prior}).solve(
+        {"alpha1": np.array([alpha1])})
+
+
+@cache
 def task1_state(alpha1: float, beta: float, prior: str) -> fp.Task1State:
     """The thermodynamic task-1 state (the engine's selection), as a
     :class:`~theorylab.franz_parisi_solver.Task1State`; raises :class:`ParameterError` where
     task 1 has no converged state."""
-    data = MODEL.task1_problem({"beta": beta, "prior": prior}).solve(
-        {"alpha1": np.array([alpha1])})
+    data = task1_data(alpha1, beta, prior)
     index = int(data["phase"][0])
     if index < 0:
         raise ParameterError(f"task 1 has no converged state at alpha1={alpha1}, beta={beta}")
@@ -241,14 +249,20 @@ def _reference(task1: fp.Task1State, k: float, nodes: int) -> fp.Reference:
 
 # --- phases and lines --------------------------------------------------------------------------
 
-def _good(ops, params):
+def learnt(r, q):
+    """Whether a state with teacher overlap r and self-overlap q has learnt its task: the mean
+    predictor's overlap r/√q exceeds ``GOOD_OVERLAP`` (task 1: the good branch; task 2: the
+    learn branch)."""
     with np.errstate(invalid="ignore"):
-        return ops["r1"] > GOOD_OVERLAP * np.sqrt(ops["q1"])
+        return r > GOOD_OVERLAP * np.sqrt(q)
+
+
+def _good(ops, params):
+    return learnt(ops["r1"], ops["q1"])
 
 
 def _learn(ops, params):
-    with np.errstate(invalid="ignore"):
-        return ops["r2"] > GOOD_OVERLAP * np.sqrt(ops["q2"])
+    return learnt(ops["r2"], ops["q2"])
 
 
 TASK1_PHASES = (
@@ -264,31 +278,25 @@ TASK2_PHASES = (
 )
 
 
-def _seed(value: float, direction: float, axis: str):
-    def seed(fixed, fixed_value, case):
-        return (value, direction) if fixed == axis else None
-    return seed
-
-
 LINES = {
     "poor-spinodal": LineRecipe(
         "spinodal", "task 1: largest alpha1 of the poor branch at given beta", "beta", "alpha1",
-        branch="poor", seed=_seed(0.5, 1.0, "beta")),
+        branch="poor"),
     "good-spinodal": LineRecipe(
         "spinodal", "task 1: smallest alpha1 of the good branch at given beta", "beta",
-        "alpha1", branch="good", seed=_seed(3.0, -1.0, "beta")),
+        "alpha1", branch="good"),
     "transition": LineRecipe(
         "first-order", "task 1: free entropies of the poor and good branches cross", "beta",
-        "alpha1", branch="poor", seed=_seed(0.5, 1.0, "beta")),
+        "alpha1", branch="poor"),
     "compromise-spinodal": LineRecipe(
         "spinodal", "task 2: largest alpha2 of the compromise branch at given gamma", "gamma",
-        "alpha2", branch="compromise", seed=_seed(0.5, 1.0, "gamma")),
+        "alpha2", branch="compromise"),
     "learn-spinodal": LineRecipe(
         "spinodal", "task 2: smallest alpha2 of the learn branch at given gamma", "gamma",
-        "alpha2", branch="learn", seed=_seed(8.0, -1.0, "gamma")),
+        "alpha2", branch="learn"),
     "relearning": LineRecipe(
         "first-order", "task 2: FP potentials of the compromise and learn branches cross",
-        "gamma", "alpha2", branch="compromise", seed=_seed(0.5, 1.0, "gamma")),
+        "gamma", "alpha2", branch="compromise"),
 }
 
 # --- line locators ------------------------------------------------------------------------------
@@ -312,8 +320,7 @@ def task1_branch(name: str, beta: float, prior: str):
     def state(alpha1: float, warm):
         start = None if warm is None else (warm.q, warm.r, warm.Q)
         s = fp.solve_task1(alpha1, beta, k1, branch=name, start=start, maxiter=BRANCH_MAXITER)
-        good = s.converged and s.r > GOOD_OVERLAP * math.sqrt(s.q)
-        return s if s.converged and good == (name == "good") else None
+        return s if s.converged and learnt(s.r, s.q) == (name == "good") else None
     return state
 
 
@@ -323,8 +330,7 @@ def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float):
         start = LEARN_START if warm is None and name == "learn" else (
             None if warm is None else (warm.q2, warm.r2, warm.Q2))
         s = fp.solve_task2(task1, alpha2, r0, gamma, start=start, maxiter=BRANCH_MAXITER)
-        learnt = s.converged and s.r2 > GOOD_OVERLAP * math.sqrt(s.q2)
-        return s if s.converged and learnt == (name == "learn") else None
+        return s if s.converged and learnt(s.r2, s.q2) == (name == "learn") else None
     return state
 
 
@@ -486,15 +492,14 @@ class FranzParisi(EquilibriumModel):
         free = recipe.solves_for
         values = {**others, fixed_axis: value}
         if free == "alpha1":
-            branches = {n: task1_branch(n, values["beta"], values["prior"])
-                        for n in ("poor", "good")}
-            low, high, names, phi = 0.05, self.search_box["alpha1"], ("poor", "good"), "phi"
+            names = tuple(ph.name for ph in TASK1_PHASES)
+            branches = {n: task1_branch(n, values["beta"], values["prior"]) for n in names}
         else:
             task1 = task1_state(values["alpha1"], values["beta"], values["prior"])
+            names = tuple(ph.name for ph in TASK2_PHASES)
             branches = {n: task2_branch(n, task1, values["r0"], values["gamma"])
-                        for n in ("compromise", "learn")}
-            low, high, names = 0.05, self.search_box["alpha2"], ("compromise", "learn")
-            phi = "phi"
+                        for n in names}
+        low, high = 0.05, self.search_box[free]
         searches = {names[0]: (low, high), names[1]: (high, low)}
         wanted = (recipe.branch,) if recipe.kind == "spinodal" else names
         ends = {n: branch_end(branches[n], *searches[n]) for n in wanted}
@@ -512,8 +517,7 @@ class FranzParisi(EquilibriumModel):
         lo, hi = ends[names[1]][0], ends[names[0]][0]
         if lo >= hi:
             return {**point, "message": "the two branches do not coexist"}
-        x = crossing(branches[names[0]], branches[names[1]], lo, hi,
-                     lambda st: getattr(st, phi))
+        x = crossing(branches[names[0]], branches[names[1]], lo, hi, lambda st: st.phi)
         if x is None:
             return {**point, "message": f"the free entropies do not cross in [{lo:g}, {hi:g}]"}
         return {fixed_axis: value, free: x, "found": True,
@@ -533,13 +537,16 @@ class FranzParisi(EquilibriumModel):
         values = self.validate(params)
         self.check_phase(phase)
         task1_phase = phase if phase in {p.name for p in TASK1_PHASES} else None
-        one = self._solution(self.task1_problem(values), values, task1_phase)
+        data1 = task1_data(values["alpha1"], values["beta"], values["prior"])
+        one = self._solution(TASK1_PHASES, data1, values, task1_phase)
         if not one.converged:
             return one
-        if task1_phase is not None and task1_phase != _selected_task1(values):
+        selected = int(data1["phase"][0])
+        if task1_phase is not None and (selected < 0
+                                        or TASK1_PHASES[selected].name != task1_phase):
             raise ParameterError(f"task 2 is solved on the thermodynamic task-1 state, which "
                                  f"at this point is not the {task1_phase} branch")
-        two = self._solution(self.task2_problem(values), values,
+        two = self._solution(TASK2_PHASES, self._task2_data(values), values,
                              None if task1_phase else phase)
         message = f"task 1: {one.message}; task 2: {two.message}"
         ops = {**one.order_parameters, **two.order_parameters}
@@ -548,26 +555,24 @@ class FranzParisi(EquilibriumModel):
             "task1_residual": one.residual, "replicon": one.order_parameters["replicon"],
             "rs_stable": one.order_parameters["replicon"] < 1})
 
-    def _solution(self, problem: Problem, values: Mapping, phase: str | None):
-        from theorylab.equilibrium import solution_at
-
+    def _task2_data(self, values: Mapping) -> dict:
         point = {k: np.array([float(values[k])]) for k in self.point_parameters}
-        return solution_at(self.name, values, problem.phase_list, self.order_parameters,
-                           problem.solve(point), phase, no_state="no converged RS state")
+        return self.task2_problem(values).solve(point)
+
+    def _solution(self, phase_list, data: Mapping, values: Mapping, phase: str | None):
+        return solution_at(self.name, values, phase_list, self.order_parameters, data, phase,
+                           no_state="no converged RS state")
 
     def branches(self, **params):
         """Every converged task-1 branch, then every converged task-2 branch on the
         thermodynamic task-1 state."""
         values = self.validate(params)
         out = []
-        for problem in (self.task1_problem(values), self.task2_problem(values)):
-            point = {k: np.array([float(values[k])]) for k in self.point_parameters}
-            data = problem.solve(point)
-            from theorylab.equilibrium import solution_at
-
-            out += [solution_at(self.name, values, problem.phase_list, self.order_parameters,
-                                data, ph.name)
-                    for ph in problem.phase_list if data[f"{ph.name}_converged"][0]]
+        for phase_list, data in (
+                (TASK1_PHASES, task1_data(values["alpha1"], values["beta"], values["prior"])),
+                (TASK2_PHASES, self._task2_data(values))):
+            out += [self._solution(phase_list, data, values, ph.name)
+                    for ph in phase_list if data[f"{ph.name}_converged"][0]]
         return out
 
     # --- the independent check -----------------------------------------------------------------
@@ -634,11 +639,6 @@ class FranzParisi(EquilibriumModel):
         :func:`allowance`."""
         points = VERIFY_POINTS if quick else VERIFY_POINTS + VERIFY_POINTS_FULL
         return verify_points(self, points, progress)
-
-
-def _selected_task1(values: Mapping) -> str:
-    state = task1_state(float(values["alpha1"]), float(values["beta"]), str(values["prior"]))
-    return state.branch
 
 
 def allowance(N: int) -> float:
