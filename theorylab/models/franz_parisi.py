@@ -120,10 +120,13 @@ class _Task:
 
     def _observables(self, y: NDArray, params: Mapping[str, NDArray]) -> list[dict]:
         rows = []
-        for i in range(y.shape[1]):
-            x = fp.from_free(y[:, i])
-            ok = np.all(np.isfinite(x))
-            rows.append(self._values(x, _point(params, i)) if ok else {})
+        # the engine also asks for the observables of iterates that did not converge, which
+        # may lie where the quadrature overflows: NaN there (such a state is not recorded)
+        with np.errstate(all="ignore"):
+            for i in range(y.shape[1]):
+                x = fp.from_free(y[:, i])
+                ok = np.all(np.isfinite(x))
+                rows.append(self._values(x, _point(params, i)) if ok else {})
         return rows
 
     def thermodynamics(self, y, params):
