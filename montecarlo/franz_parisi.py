@@ -15,6 +15,8 @@ S the binary entropy. Task 1: k = k₁ (0 in the main text), b = 0. Task 2 (spec
 w²*_i = B_i w¹*_i with P(B_i = +1) = (1 + r₀)/2, α₂N fresh examples labelled by teacher 2, and the
 KL coupling −βγ Σ_i KL(m_i ‖ m¹_i) to a reference m¹ = one equilibrium sample of task 1; by the
 identity −KL(m‖m¹) = S(m) + m atanh(m¹) + const (spec §1.2) this is k = βγ, b_i = βγ atanh(m¹_i).
+A chain of tasks (:func:`sample_chain`) repeats the step: task t has teacher w^t* = B^t ⊙ w^(t−1)*,
+α₂N fresh examples and the KL coupling to a sample m^(t−1) of task t − 1.
 Nothing here imports the theory (``theorylab``, ``derivations``).
 
 Sampler (spec §7 item 7). The chain lives in t = atanh m; the density of t carries the Jacobian
@@ -57,7 +59,12 @@ its xoshiro256** stream (:mod:`montecarlo.rng`) of proposals. Task 2 samples tas
 same tree, hence the same run as :func:`sample_task1` with this seed, for ``reference_sweeps``
 sweeps) and takes the last state of replica 0 as m¹; its chains get the replica sequences of the
 children ``SeedSequence(seed).spawn(2 · data_sets)[data_sets:]`` (SeedSequence children depend on
-their index only, so the first ``data_sets`` are those of task 1).
+their index only, so the first ``data_sets`` are those of task 1). A chain of T tasks
+(:func:`sample_chain`) spawns T · data_sets children; task t gets the replica sequences of
+children (t − 1)·data_sets … t·data_sets − 1, and data set d's generator (child 0 of its task-1
+child) draws, after the task-1 data, B^t and the task-t inputs for t = 2, …, T in order, so that
+T = 2 is bitwise :func:`sample_task2` and the first T′ tasks of a chain are those of the chain of
+T′ tasks.
 
 log H is evaluated in Numba (:func:`log_h`) without underflow on the whole real line:
 ln(1 − ½ erfc(−x/√2)) by log1p for x < 0, ln(½ erfc(x/√2)) for 0 ≤ x < 12 and the asymptotic
@@ -67,7 +74,7 @@ series H(x) = φ(x)/x · Σ_k (−1)^k (2k − 1)!!/x^{2k} (14 terms, truncation
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numba import njit, prange
@@ -349,15 +356,17 @@ class GibbsRun:
     Attributes
     ----------
     task : int
-        1 (task-1 measure), 2 (Franz–Parisi measure given a task-1 reference) or 0 (fixed data,
-        :func:`sample_data`).
+        1 (task-1 measure), 2 (Franz–Parisi measure given a task-1 reference), t ≥ 2 (task t
+        of a chain, :func:`sample_chain`) or 0 (fixed data, :func:`sample_data`).
     observables : dict of str -> ndarray
         Averages over the second half of the sweeps: shape (data_sets, replicas) for one-chain
         quantities, (data_sets, replicas·(replicas − 1)/2) for the pair overlaps
         :data:`PAIR_OBSERVABLES`. Task 1: Q = Σm²/N, q = Σm^a m^b/N, r = Σ m w¹*/N,
         p = Σ sign(m) w¹*/N, eps = arccos(p)/π (of the chain's mean p); task 2: Q2, q2,
         r2 = Σ m w²*/N, R21 = Σ m w¹*/N, p1, p2 (clipped overlaps with teachers 1, 2),
-        eps1, eps2. Always: acceptance_mala, acceptance_flip (fractions over the second half;
+        eps1, eps2; task t of a chain: the task-2 names with 2 → the current teacher t, plus
+        overlap_j = Σ m w^j*/N, p_j, eps_j for every teacher j ≤ t (:func:`chain_observables`).
+        Always: acceptance_mala, acceptance_flip (fractions over the second half;
         acceptance_flip is nan when no flip was proposed).
     site_mean, site_square : (data_sets, replicas, N)
         Time averages of m_i and m_i².
@@ -366,11 +375,12 @@ class GibbsRun:
     steps : (data_sets, replicas)
         Largest MALA step h in t = atanh m used in the second half (proposals use h·2^−j).
     teachers : (data_sets, tasks, N)
-        w¹* (and w²* for task 2), ±1; empty for fixed data.
+        w¹* (and w²*, …, w^t* for task t ≥ 2), ±1; empty for fixed data.
     settings : dict
         Every argument of the call.
     reference : GibbsRun or None
-        Task 2: the task-1 run the references m¹ were drawn from (replica 0's last state).
+        Task t ≥ 2: the run of task t − 1 the references were drawn from (replica 0's last
+        state); for task 2 the task-1 run.
     """
 
     task: int
@@ -636,6 +646,87 @@ def sample_task1(N: int, alpha: float, *, beta: float = 20.0, k1: float = 0.0,
     return _task1_run(N, P, s, replica_seqs, rngs, progress)
 
 
+def _chain_settings(N, alpha1, alpha2, r0, gamma, beta, k1, data_sets, replicas, sweeps,
+                    reference_sweeps, seed, step, target_acceptance, inputs):
+    """Checked arguments of :func:`sample_task2` and :func:`sample_chain` (without ``tasks``)."""
+    N = _integer("N", N, 1)
+    alpha1 = _real("alpha1", alpha1, low=0.0)
+    alpha2 = _real("alpha2", alpha2, low=0.0)
+    r0 = _real("r0", r0, low=-1.0, high=1.0)
+    gamma = _real("gamma", gamma, low=0.0)
+    s = _common(beta, data_sets, replicas, sweeps, seed, step, target_acceptance, inputs)
+    reference_sweeps = sweeps if reference_sweeps is None else reference_sweeps
+    reference_sweeps = _integer("reference_sweeps", reference_sweeps, 2)
+    s.update(N=N, alpha1=alpha1, alpha2=alpha2, r0=r0, gamma=gamma,
+             k1=_real("k1", k1, low=0.0), reference_sweeps=reference_sweeps)
+    s.update(P1=round(alpha1 * N), P2=round(alpha2 * N))
+    return s
+
+
+def _later_task(task, previous, rngs, replica_roots, s, progress):
+    """Task ``task`` ≥ 2 of a chain, given the GibbsRun ``previous`` of task − 1.
+
+    Draws, from each data set's generator in ``rngs`` (after all earlier draws), B and the
+    round(α₂ N) inputs of teacher w^task = B ⊙ w^(task−1); couples the chains by k = βγ to the
+    reference m^(task−1) = last state of replica 0 of ``previous``; the chains get the replica
+    sequences of ``replica_roots`` (one root per data set).
+    """
+    N, D, R, P2 = s["N"], s["data_sets"], s["replicas"], s["P2"]
+    w_last = previous.teachers[:, -1, :]
+    w_new, xs, ys = [], [], []
+    for d, rng in enumerate(rngs):  # the earlier tasks' draws of this generator are done
+        B = np.where(rng.uniform(size=N) < 0.5 * (1.0 + s["r0"]), 1.0, -1.0)
+        w = B * w_last[d]
+        x = _inputs(rng, N, P2, s["inputs"])
+        w_new.append(w)
+        xs.append(x)
+        ys.append(_labels(w, x))
+    teachers = np.concatenate([previous.teachers, np.array(w_new)[:, None, :]], axis=1)
+    k = s["beta"] * s["gamma"]
+    theta = np.arctanh(np.clip(previous.m[:, 0, :], -1.0 + 1e-16, 1.0 - 1e-16))
+    fields = np.repeat((k * theta)[:, None, :], R, axis=1)
+    starts, states = _replica_seeds(_seed_tree(replica_roots, R)[1], N)
+    out = _chains(np.array(xs).reshape(D, N, P2), np.array(ys).reshape(D, P2), fields, k,
+                  s["beta"], starts, states, s, teachers, progress, f"task {task}")
+    p1, p_last = out["sv"][..., 0], out["sv"][..., -1]
+    observables = dict(Q2=out["Q"], q2=out["q"], r2=out["mv"][..., -1], R21=out["mv"][..., 0],
+                       p1=p1, p2=p_last, eps1=_eps(p1), eps2=_eps(p_last),
+                       acceptance_mala=out["acceptance_mala"],
+                       acceptance_flip=out["acceptance_flip"])
+    for j in range(1, task + 1):
+        p = out["sv"][..., j - 1]
+        observables.update({f"overlap_{j}": out["mv"][..., j - 1], f"p_{j}": p,
+                            f"eps_{j}": _eps(p)})
+    return GibbsRun(task=task, observables=observables, site_mean=out["site_mean"],
+                    site_square=out["site_square"], m=out["m"], steps=out["steps"],
+                    teachers=teachers, settings=dict(s, tasks=task), reference=previous)
+
+
+def _run_chain(s, tasks, progress):
+    """Task 1, then tasks 2, …, ``tasks`` (module docstring, Random numbers); the last run."""
+    N, D, R = s["N"], s["data_sets"], s["replicas"]
+    roots = np.random.SeedSequence(s["seed"]).spawn(tasks * D)
+    data_seqs, replica_seqs = _seed_tree(roots[:D], R)
+    rngs = [np.random.default_rng(seq) for seq in data_seqs]
+    s1 = dict(s, N=N, alpha=s["alpha1"], P=s["P1"], sweeps=s["reference_sweeps"])
+    s1.pop("tasks", None)
+    run = _task1_run(N, s["P1"], s1, replica_seqs, rngs, progress)
+    for task in range(2, tasks + 1):
+        run = _later_task(task, run, rngs, roots[(task - 1) * D:task * D], s, progress)
+    return run
+
+
+def chain_observables(tasks: int) -> tuple[str, ...]:
+    """Names of the observables of :func:`sample_chain` with ``tasks`` tasks (≥ 2).
+
+    :data:`TASK2_OBSERVABLES` (teacher 1 and the current teacher ``tasks``), then
+    ``overlap_j``, ``p_j``, ``eps_j`` for every teacher j = 1, …, ``tasks``.
+    """
+    tasks = _integer("tasks", tasks, 2)
+    return TASK2_OBSERVABLES + tuple(f"{name}_{j}" for j in range(1, tasks + 1)
+                                     for name in ("overlap", "p", "eps"))
+
+
 def sample_task2(N: int, alpha1: float, alpha2: float, r0: float, gamma: float, *,
                  beta: float = 20.0, k1: float = 0.0, data_sets: int = 4, replicas: int = 2,
                  sweeps: int = 400, reference_sweeps: int | None = None, seed: int = 0,
@@ -648,6 +739,8 @@ def sample_task2(N: int, alpha1: float, alpha2: float, r0: float, gamma: float, 
     reference m¹. Teacher 2 is w²*_i = B_i w¹*_i, P(B_i = +1) = (1 + r₀)/2, with round(α₂ N) fresh
     examples labelled by it; the task-2 chains sample
     P(m | m¹) ∝ exp[β Σ_μ ln H(−y² u/σ) − βγ Σ_i KL(m_i ‖ m¹_i)] dm.
+    The same run as :func:`sample_chain` with ``tasks=2`` (bitwise), restricted to
+    :data:`TASK2_OBSERVABLES`.
 
     Parameters are those of :func:`sample_task1`, plus ``alpha1``, ``alpha2`` ≥ 0,
     ``r0`` ∈ [−1, 1] (teacher similarity), ``gamma`` ≥ 0 (KL strength; k = βγ).
@@ -658,48 +751,54 @@ def sample_task2(N: int, alpha1: float, alpha2: float, r0: float, gamma: float, 
         Task-2 observables Q2, q2, r2, R21, p1, p2, eps1, eps2 and acceptance rates, with the
         task-1 run as ``reference``.
     """
-    N = _integer("N", N, 1)
-    alpha1 = _real("alpha1", alpha1, low=0.0)
-    alpha2 = _real("alpha2", alpha2, low=0.0)
-    r0 = _real("r0", r0, low=-1.0, high=1.0)
-    gamma = _real("gamma", gamma, low=0.0)
-    s = _common(beta, data_sets, replicas, sweeps, seed, step, target_acceptance, inputs)
-    reference_sweeps = sweeps if reference_sweeps is None else reference_sweeps
-    reference_sweeps = _integer("reference_sweeps", reference_sweeps, 2)
-    s.update(N=N, alpha1=alpha1, alpha2=alpha2, r0=r0, gamma=gamma,
-             k1=_real("k1", k1, low=0.0), reference_sweeps=reference_sweeps)
-    D, R = s["data_sets"], s["replicas"]
-    P1, P2 = round(alpha1 * N), round(alpha2 * N)
-    s.update(P1=P1, P2=P2)
-    roots = np.random.SeedSequence(s["seed"]).spawn(2 * D)
-    data_seqs, replica_seqs = _seed_tree(roots[:D], R)
-    rngs = [np.random.default_rng(seq) for seq in data_seqs]
-    s1 = dict(s, N=N, alpha=alpha1, P=P1, sweeps=reference_sweeps)
-    reference = _task1_run(N, P1, s1, replica_seqs, rngs, progress)
-    w1 = reference.teachers[:, 0, :]
-    w2, xs, ys = [], [], []
-    for d, rng in enumerate(rngs):  # the task-1 draws of this generator are done
-        B = np.where(rng.uniform(size=N) < 0.5 * (1.0 + r0), 1.0, -1.0)
-        w = B * w1[d]
-        x = _inputs(rng, N, P2, s["inputs"])
-        w2.append(w)
-        xs.append(x)
-        ys.append(_labels(w, x))
-    w2 = np.array(w2)
-    k = s["beta"] * gamma
-    theta1 = np.arctanh(np.clip(reference.m[:, 0, :], -1.0 + 1e-16, 1.0 - 1e-16))
-    fields = np.repeat((k * theta1)[:, None, :], R, axis=1)
-    starts, states = _replica_seeds(_seed_tree(roots[D:], R)[1], N)
-    out = _chains(np.array(xs).reshape(D, N, P2), np.array(ys).reshape(D, P2), fields, k,
-                  s["beta"], starts, states, s, np.stack([w1, w2], axis=1), progress, "task 2")
-    p1, p2 = out["sv"][..., 0], out["sv"][..., 1]
-    observables = dict(Q2=out["Q"], q2=out["q"], r2=out["mv"][..., 1], R21=out["mv"][..., 0],
-                       p1=p1, p2=p2, eps1=_eps(p1), eps2=_eps(p2),
-                       acceptance_mala=out["acceptance_mala"],
-                       acceptance_flip=out["acceptance_flip"])
-    return GibbsRun(task=2, observables=observables, site_mean=out["site_mean"],
-                    site_square=out["site_square"], m=out["m"], steps=out["steps"],
-                    teachers=np.stack([w1, w2], axis=1), settings=s, reference=reference)
+    s = _chain_settings(N, alpha1, alpha2, r0, gamma, beta, k1, data_sets, replicas, sweeps,
+                        reference_sweeps, seed, step, target_acceptance, inputs)
+    run = _run_chain(s, 2, progress)
+    return replace(run, observables={name: run.observables[name] for name in TASK2_OBSERVABLES},
+                   settings=s)
+
+
+def sample_chain(N: int, alpha1: float, alpha2: float, r0: float, gamma: float, tasks: int, *,
+                 beta: float = 20.0, k1: float = 0.0, data_sets: int = 4, replicas: int = 2,
+                 sweeps: int = 400, reference_sweeps: int | None = None, seed: int = 0,
+                 step: float | None = None, target_acceptance: float = TARGET_ACCEPTANCE,
+                 inputs: str = "gaussian", progress: bool = False) -> GibbsRun:
+    """Gibbs-sample a chain of ``tasks`` tasks, each coupled by KL to a sample of the previous.
+
+    For each data set: task 1 is sampled as in :func:`sample_task2` (``reference_sweeps``
+    sweeps, default ``sweeps``). Then, for t = 2, …, T (T = ``tasks``), in order: teacher
+    w^t*_i = B^t_i w^(t−1)*_i with fresh B^t, P(B^t_i = +1) = (1 + r₀)/2, round(α₂ N) fresh
+    examples labelled by w^t*, and the chains of task t sample
+    P(m | m^(t−1)) ∝ exp[β Σ_μ ln H(−y^t u/σ) − βγ Σ_i KL(m_i ‖ m^(t−1)_i)] dm for ``sweeps``
+    sweeps, with the reference m^(t−1) the last state of replica 0 of task t − 1 (k = βγ,
+    b = βγ atanh m^(t−1)). With ``tasks=2`` the run is bitwise that of :func:`sample_task2`
+    (module docstring, Random numbers).
+
+    Parameters
+    ----------
+    N, alpha1, alpha2, r0, gamma
+        As in :func:`sample_task2`; ``alpha2`` is the load of every task t ≥ 2.
+    tasks
+        Number T ≥ 2 of tasks in the chain.
+    beta, k1, data_sets, replicas, sweeps, reference_sweeps, seed, step, target_acceptance, \
+inputs, progress
+        As in :func:`sample_task2`.
+
+    Returns
+    -------
+    GibbsRun
+        The run of task T (``task`` = T, ``teachers`` (data_sets, T, N)) with observables
+        :func:`chain_observables`: Q2, q2 (self- and pair overlap of task T), r2 = m·w^T*/N,
+        p2 = sign(m)·w^T*/N, eps2 (current teacher T), R21 = m·w¹*/N, p1, eps1 (teacher 1,
+        forgetting of the first task), ``overlap_j`` = m·w^j*/N, ``p_j`` = sign(m)·w^j*/N,
+        ``eps_j`` for every teacher j = 1, …, T, and acceptance rates. ``reference`` is the
+        run of task T − 1 (of the same form, down to the task-1 run), so the whole chain is
+        reachable.
+    """
+    s = _chain_settings(N, alpha1, alpha2, r0, gamma, beta, k1, data_sets, replicas, sweeps,
+                        reference_sweeps, seed, step, target_acceptance, inputs)
+    s["tasks"] = _integer("tasks", tasks, 2)
+    return _run_chain(s, s["tasks"], progress)
 
 
 def sample_data(inputs, labels, *, beta: float, k: float = 0.0, field=None, chains: int = 8,

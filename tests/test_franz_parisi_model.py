@@ -57,6 +57,68 @@ def test_cut_through_the_relearning_transition():
     assert ("branch-end", ("learn",)) in kinds and ("branch-end", ("compromise",)) in kinds
 
 
+def test_chain_solve_is_the_solvers_chain():
+    """tasks = 3: the kit's last task is the solver's task 3 (each task of the chain from its
+    alpha2 = 0 start: the compromise branch, the only one at alpha2 = 0.5), and eps_tasks lists
+    the errors on tasks 1, 2, 3 of its clipped student."""
+    sol = MODEL.solve(alpha1=0.5, alpha2=0.5, r0=0.3, gamma=1.0, tasks=3)
+    chain = fp.solve_chain(fp.solve_task1(0.5), 0.5, 0.3, 1.0, 3)
+    last = chain[-1]
+    assert sol.converged and sol.phase == "compromise" and last.converged and last.task == 3
+    ops = sol.order_parameters
+    for name in ("q2", "r2", "Q2", "p1", "p2", "R21", "forgetting"):
+        assert ops[name] == pytest.approx(getattr(last, name), abs=1e-8), name
+    assert sol.extras["eps_tasks"] == pytest.approx(list(last.eps_teachers), abs=1e-8)
+    assert sol.extras["eps_tasks"][-1] == pytest.approx(ops["eps2"], abs=1e-12)
+
+
+def test_verify_quick_agrees_with_gibbs_sampling():
+    """Theory against Gibbs sampling at the RS-stable point alpha1 = alpha2 = 0.5 (N = 200,
+    4 data sets): task 1 and task 2, and the last task of a chain of three (r0 = 0.3), each row
+    within 3 stderr + 4/N."""
+    result = MODEL.verify(quick=True)
+    assert result.passed, result.table()
+    assert any(r.point.get("tasks") == 3 for r in result.rows)
+
+
+def test_forgetting_level_on_a_known_branch():
+    """The locator of line forgetting on a branch with F = 0.2 (1 - exp(-alpha2)) that ends at
+    alpha2 = 5: the level 0.1 is at ln 2; a level above the branch's reach is not found, with
+    the largest F followed in the message; a level already exceeded at alpha2 = 0 is reported
+    there."""
+    from types import SimpleNamespace
+
+    from theorylab.models.franz_parisi import forgetting_level
+
+    def branch(offset):
+        def state(alpha2, warm):
+            if alpha2 > 5.0:
+                return None
+            return SimpleNamespace(forgetting=offset + 0.2 * (1 - math.exp(-alpha2)))
+        return state
+
+    point = forgetting_level(branch(0.0), 0.1, 10.0)
+    assert point["found"] and point["alpha2"] == pytest.approx(math.log(2), abs=1e-8)
+    assert point["bracket"] == [0.4, 0.8]
+    missed = forgetting_level(branch(0.0), 0.25, 10.0)
+    # the largest F followed: at alpha2 = 3.2, the last scanned value before the end
+    assert not missed["found"] and "0.1918" in missed["message"]
+    assert "ends" in missed["message"]
+    start = forgetting_level(branch(0.3), 0.1, 10.0)
+    assert start["found"] and start["alpha2"] == 0.0
+
+
+@pytest.mark.slow
+def test_forgetting_line_is_where_the_forgetting_reaches_the_level():
+    """alpha1 = 2, r0 = 0, gamma = 1: the forgetting reaches 0.1 at alpha2 = 0.5143, where the
+    solver's compromise state has F = 0.1."""
+    point = MODEL.line("forgetting", gamma=1.0, alpha1=2.0, r0=0.0,
+                       forgetting_max=0.1).points[0]
+    assert point["found"] and point["alpha2"] == pytest.approx(0.5143, abs=1e-3)
+    state = fp.solve_task2(task1_state(2.0, 20.0, "none"), point["alpha2"], 0.0, 1.0)
+    assert state.forgetting == pytest.approx(0.1, abs=1e-7)
+
+
 @pytest.mark.slow
 def test_task1_lines_at_beta_20():
     """The poor branch ends at alpha1 = 1.906, the good one starts at 1.499, and their free
@@ -96,6 +158,10 @@ def test_relearning_line_agrees_with_the_branches():
     (["cut", "franz-parisi", "alpha1=-0.5", "alpha2=0:1:3"], "alpha1"),
     (["simulate", "franz-parisi", "N=0"], "N"),
     (["simulate", "franz-parisi", "method=sgd"], "method"),
+    (["solve", "franz-parisi", "tasks=1"], "tasks"),
+    (["solve", "franz-parisi", "tasks=2.5"], "tasks"),
+    (["line", "franz-parisi", "forgetting", "gamma=1", "forgetting_max=0.7"], "forgetting_max"),
+    (["simulate", "franz-parisi", "tasks=3", "method=adam"], "tasks"),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(capsys, tmp_path, argv, name):
     out = tmp_path / "out"

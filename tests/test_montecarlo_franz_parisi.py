@@ -4,8 +4,10 @@ shared/specs/franz-parisi.md §1.2–1.3, §3.1, §7 items 1, 4, 7).
 log H against scipy; the flat measure on m at α = 0 (with and without the entropic prior k₁),
 the Jacobian of t = atanh m, a two-weight toy and a KL-coupled toy against two-dimensional
 quadrature of the same density, the α₂ = 0 limit of task 2 (independent sites in the KL field of
-the reference) against one-dimensional quadrature, the teachers at r₀ = ±1, reproducibility, a
-small run at the spec's check point (α = 0.5, β = 20) for sanity, and argument checks.
+the reference) against one-dimensional quadrature, the teachers at r₀ = ±1, chains of tasks
+(tasks = 2 is task 2 bitwise, prefixes, teacher identities, the KL field of the previous task),
+reproducibility, a small run at the spec's check point (α = 0.5, β = 20) for sanity, and
+argument checks.
 
 Statistical comparisons use |mean − exact| < Z·stderr with Z = 4 (two-sided p ≈ 6e-5 per
 comparison for a Gaussian mean), the standard error taken over independent data sets (or
@@ -200,6 +202,108 @@ def test_task2_reproducible_and_reference_is_task1():
     # the reference run is the task-1 run of the same seed (same data, starts, streams)
     np.testing.assert_array_equal(a.reference.m, ref.m)
     assert set(a.observables) == set(fp.TASK2_OBSERVABLES)
+
+
+# --------------------------------------------------------------------------------------------
+# Chains of tasks
+# --------------------------------------------------------------------------------------------
+
+
+def _assert_same_run(a, b, names):
+    for name in names:
+        np.testing.assert_array_equal(a.observables[name], b.observables[name], err_msg=name)
+    for attr in ("m", "site_mean", "site_square", "steps", "teachers"):
+        np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr), err_msg=attr)
+
+
+def test_chain_of_two_tasks_is_task2():
+    """tasks = 2 is bitwise the run of sample_task2 (task 1 and task 2), with the per-teacher
+    names equal to the task-2 ones."""
+    args = (40, 0.5, 0.7, 0.3, 0.5)
+    options = dict(data_sets=2, replicas=3, sweeps=20, reference_sweeps=24, seed=4)
+    two = fp.sample_task2(*args, **options)
+    chain = fp.sample_chain(*args, 2, **options)
+    assert chain.task == 2 and chain.teachers.shape == (2, 2, 40)
+    assert tuple(chain.observables) == fp.chain_observables(2)
+    _assert_same_run(two, chain, fp.TASK2_OBSERVABLES)
+    _assert_same_run(two.reference, chain.reference, fp.TASK1_OBSERVABLES)
+    for per_teacher, task2_name in (("p_1", "p1"), ("p_2", "p2"), ("eps_1", "eps1"),
+                                    ("eps_2", "eps2"), ("overlap_1", "R21"), ("overlap_2", "r2")):
+        np.testing.assert_array_equal(chain.observables[per_teacher],
+                                      chain.observables[task2_name])
+    assert chain.settings == dict(two.settings, tasks=2)
+
+
+def test_chain_reproducible_and_prefix():
+    """Same seed, same chain; the first two tasks of a three-task chain are the two-task
+    chain; every run of the chain is reachable through ``reference``."""
+    args = (30, 0.5, 0.5, 0.5, 1.0)
+    options = dict(data_sets=2, sweeps=16, seed=7)
+    a = fp.sample_chain(*args, 3, **options)
+    b = fp.sample_chain(*args, 3, **options)
+    names = fp.chain_observables(3)
+    assert tuple(a.observables) == names
+    _assert_same_run(a, b, names)
+    assert [a.task, a.reference.task, a.reference.reference.task] == [3, 2, 1]
+    assert a.teachers.shape == (2, 3, 30)
+    np.testing.assert_array_equal(a.teachers[:, :2], a.reference.teachers)
+    two = fp.sample_chain(*args, 2, **options)
+    _assert_same_run(a.reference, two, fp.chain_observables(2))
+    # p1, p2 are teacher 1 and the current teacher 3; r2, R21 likewise
+    for name, same in (("p1", "p_1"), ("p2", "p_3"), ("R21", "overlap_1"), ("r2", "overlap_3"),
+                       ("eps1", "eps_1"), ("eps2", "eps_3")):
+        np.testing.assert_array_equal(a.observables[name], a.observables[same])
+    c = fp.sample_chain(*args, 3, **dict(options, seed=8))
+    assert not np.array_equal(a.m, c.m)
+
+
+def test_chain_teachers_at_r0_plus_minus_one():
+    """r₀ = 1: every teacher is w¹*, p_1 = p_2 = p_3 exactly. r₀ = −1, γ = 0: w³* = w¹* = −w²*,
+    p_3 = p_1 exactly; with γ = 0 the last tasks do not depend on task 1's chains (its sweeps
+    and prior), only on the data and seeds, bitwise."""
+    same = fp.sample_chain(30, 0.5, 0.5, 1.0, 1.0, 3, data_sets=2, sweeps=12, seed=1)
+    for j in (1, 2):
+        np.testing.assert_array_equal(same.teachers[:, 0], same.teachers[:, j])
+    for name in ("p", "overlap", "eps"):
+        np.testing.assert_array_equal(same.observables[f"{name}_1"], same.observables[f"{name}_2"])
+        np.testing.assert_array_equal(same.observables[f"{name}_1"], same.observables[f"{name}_3"])
+    options = dict(data_sets=2, sweeps=12, seed=3)
+    flipped = fp.sample_chain(30, 0.5, 0.5, -1.0, 0.0, 3, **options)
+    np.testing.assert_array_equal(flipped.teachers[:, 2], flipped.teachers[:, 0])
+    np.testing.assert_array_equal(flipped.teachers[:, 1], -flipped.teachers[:, 0])
+    np.testing.assert_array_equal(flipped.observables["p_3"], flipped.observables["p_1"])
+    np.testing.assert_allclose(flipped.observables["p_2"], -flipped.observables["p_1"],
+                               atol=1e-15)
+    other = fp.sample_chain(30, 0.5, 0.5, -1.0, 0.0, 3, reference_sweeps=6, k1=2.0, **options)
+    assert not np.array_equal(flipped.reference.reference.m, other.reference.reference.m)
+    _assert_same_run(flipped, other, fp.chain_observables(3))
+    _assert_same_run(flipped.reference, other.reference, fp.chain_observables(2))
+
+
+def test_chain_alpha2_zero_is_the_kl_field_of_the_previous_task():
+    """α₂ = 0, γ > 0, three tasks: the sites of task 3 are independent in the KL field of task
+    2's reference sample (replica 0's last state of task 2, not task 1's); Q2 and the overlap
+    with teacher 1 against per-site quadrature."""
+    beta, gamma = 20.0, 0.1
+    run = fp.sample_chain(60, 0.5, 0.0, 0.0, gamma, 3, beta=beta, data_sets=6, replicas=2,
+                          sweeps=120, reference_sweeps=60, seed=5)
+    theta = np.arctanh(run.reference.m[:, 0, :])
+    mean, square = _site_moments(beta * gamma, theta.ravel())
+    Q2 = square.reshape(theta.shape).mean(axis=1)
+    R31 = (mean.reshape(theta.shape) * run.teachers[:, 0, :]).mean(axis=1)
+    for name, exact in (("Q2", Q2), ("overlap_1", R31)):
+        diffs = run.observables[name].mean(axis=1) - exact
+        err = diffs.std(ddof=1) / math.sqrt(diffs.size)
+        assert abs(diffs.mean()) < Z * max(err, 1e-4), (name, diffs)
+
+
+@pytest.mark.parametrize("tasks", [1, 0, 2.5, True, "3", None])
+def test_bad_tasks(tasks):
+    with pytest.raises(ValueError, match="tasks"):
+        fp.sample_chain(10, 0.5, 0.5, 0.0, 1.0, tasks, sweeps=4)
+    if not isinstance(tasks, str):
+        with pytest.raises(ValueError, match="tasks"):
+            fp.chain_observables(tasks)
 
 
 # --------------------------------------------------------------------------------------------

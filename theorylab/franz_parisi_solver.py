@@ -506,11 +506,52 @@ _DENSITY_FLOOR = 1e-16
 
 @dataclass(frozen=True)
 class Reference:
-    """The task-1 reference as the task-2 site sees it: the density of θ¹ = atanh m¹ (spec §4),
-    as nodes ``theta`` with weights ``weight`` (Σ weight g(θ) ≈ E_{h₁}E_{m¹|h₁} g(atanh m¹))."""
+    """The reference as the next task's site sees it (spec §4): the density of θ = s·atanh m of
+    the previous task's equilibrium configuration, in the gauge s = ±1 of the previous task's
+    teacher (task 2: θ¹ = atanh m¹, teacher 1 = +1), as nodes ``theta`` with weights
+    ``weight`` (Σ weight g(θ) ≈ E g(θ)), and the signed weights ``teachers`` (J, nodes) of the
+    earlier teachers j = 1…J (J = the previous task): E[s_j s δ(θ − ·)], whose last row is
+    ``weight`` itself. They give the overlaps with every earlier teacher (a chain of tasks,
+    :func:`next_reference`)."""
 
     theta: NDArray[np.float64]
     weight: NDArray[np.float64]
+    teachers: NDArray[np.float64]
+
+    @property
+    def task(self) -> int:
+        """The task this reference is for (one after the last teacher it knows)."""
+        return self.teachers.shape[0] + 1
+
+
+def _tabulate(density: Callable[[NDArray], NDArray], k: float, grids: Grids
+              ) -> tuple[NDArray, NDArray]:
+    """Nodes and weights of the densities ``density(t)`` (rows; row 0 the probability density,
+    which decides the nodes kept) on the t-grid, its step divided so that the fields kθ of the
+    next task's site are at most ``grids.mu_step`` apart: (t, step · density(t))."""
+    t, _ = _t_grid(grids)
+    rows = density(t)
+    kept = np.flatnonzero(rows[0] > _DENSITY_FLOOR)
+    step = grids.dt
+    sub = math.ceil(k * grids.dt / grids.mu_step)
+    if sub > 1:
+        step = grids.dt / sub
+        t = t[kept[0]] + step * np.arange((kept[-1] - kept[0]) * sub + 1)
+        rows = density(t)
+        kept = np.flatnonzero(rows[0] > _DENSITY_FLOOR)
+    return t[kept], step * rows[:, kept]
+
+
+def _site_density(A: float, k: float, b: NDArray, log_z: NDArray, weights: NDArray,
+                  t: NDArray) -> NDArray:
+    """Σ_l weights[:, l] e^{L(t, b_l)}/Z(b_l): mixtures of the site density of t = atanh m,
+    L = A tanh²t + b tanh t + kS + ln sech²t, over the fields b_l (in blocks of ~2²¹)."""
+    m = np.tanh(t)
+    out = np.zeros((weights.shape[0], t.size))
+    even = A * m * m + _site_base(t, k)
+    for block in np.array_split(np.arange(b.size), max(1, t.size * b.size // 2**21)):
+        out += weights[:, block] @ np.exp(b[block, None] * m + (even - log_z[block, None]))
+    return out
 
 
 def reference_density(task1: Task1State, k: float, grids: Grids = Grids()) -> Reference:
@@ -522,31 +563,14 @@ def reference_density(task1: Task1State, k: float, grids: Grids = Grids()) -> Re
     task-2 site (b has no kθ¹ term): one node θ = 0 of weight 1.
     """
     if k == 0:
-        return Reference(np.zeros(1), np.ones(1))
+        return Reference(np.zeros(1), np.ones(1), np.ones((1, 1)))
     A1 = task1.Qhat - task1.qhat / 2
     h, w = gaussian.quadrature(task1.rhat, max(task1.qhat, 0.0), nodes=grids.h_nodes,
                                breakpoint=0.0)
     log_z = site_moments(A1, h, task1.k1, grids).log_z
-
-    def density(t: NDArray) -> NDArray:
-        m = np.tanh(t)
-        out = np.zeros_like(t)
-        for block in np.array_split(np.arange(h.size), max(1, t.size * h.size // 2**21)):
-            L = h[block, None] * m + (A1 * m * m + _site_base(t, task1.k1))
-            out += w[block] @ np.exp(L - log_z[block, None])
-        return out
-
-    t, _ = _t_grid(grids)
-    rho = density(t)
-    kept = np.flatnonzero(rho > _DENSITY_FLOOR)
-    step = grids.dt
-    sub = math.ceil(k * grids.dt / grids.mu_step)
-    if sub > 1:
-        step = grids.dt / sub
-        t = t[kept[0]] + step * np.arange((kept[-1] - kept[0]) * sub + 1)
-        rho = density(t)
-        kept = np.flatnonzero(rho > _DENSITY_FLOOR)
-    return Reference(t[kept], step * rho[kept])
+    theta, weights = _tabulate(lambda t: _site_density(A1, task1.k1, h, log_z, w[None], t),
+                               k, grids)
+    return Reference(theta, weights[0], weights)
 
 
 def _log_2cosh(b: NDArray) -> NDArray:
@@ -601,6 +625,10 @@ class Task2SiteAverages:
     p2: float
     R21: float
     G_S: float
+    p_earlier: tuple[float, ...]
+    """E[s_j⟨sign m⟩] for the earlier teachers j = 1…J of the reference (p₁ first)."""
+    R_earlier: tuple[float, ...]
+    """E[s_j⟨m⟩] for the earlier teachers (R₂₁ first)."""
 
 
 def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: float,
@@ -608,6 +636,11 @@ def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: flo
     """q₂ = E⟨m⟩², r₂ = E[B⟨m⟩], Q₂ = E⟨m²⟩, p₁ = E⟨sign m⟩, p₂ = E[B⟨sign m⟩], R₂₁ = E⟨m⟩ and
     G_S2 at the task-2 conjugates (spec §3.2), the site measure ∝ exp[(Q̂ − q̂/2)m² + b m + kS(m)],
     b = √q̂ x + r̂B + kθ¹, B = ±1 with weights (1 ± r₀)/2.
+
+    For a later task t of a chain (``reference`` from :func:`next_reference`) the same
+    equations hold in the gauge of teacher t − 1: θ¹ stands for s_{t−1}θ^{t−1}, B = s_t s_{t−1},
+    and p₁, R₂₁ are the overlaps with teacher 1 (E[s₁s_{t−1}⟨·⟩], by the signed weights
+    ``reference.teachers``); ``p_earlier``, ``R_earlier`` hold those with every earlier teacher.
 
     Per mean field μ = kθ¹ + r̂B the x-average is a Gaussian average with its breakpoint at the
     switch b = 0 of the moments (a fixed rule such as Gauss–Hermite misses it, spec §7.8), of
@@ -638,14 +671,18 @@ def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: flo
     plus, minus = (1 + r0) / 2, (1 - r0) / 2
     # −KL(m‖m¹) = kS(m) + k m θ¹ + (k/2) ln[(1 − m¹²)/4], and (1 − m¹²)/4 = 1/(2cosh θ¹)²
     constant = -k * float(weight @ _log_2cosh(theta)) if k else 0.0
+    earlier = averages[[1, 4]] @ reference.teachers.T  # (mean, sign) × B × teacher
+    R_earlier, p_earlier = (tuple(float(v) for v in plus * a[0] + minus * a[1])
+                            for a in earlier)
     return Task2SiteAverages(
         q=float(plus * mean2[0] + minus * mean2[1]),
         r=float(plus * mean[0] - minus * mean[1]),
         Q=float(plus * square[0] + minus * square[1]),
-        p1=float(plus * sign[0] + minus * sign[1]),
+        p1=p_earlier[0],
         p2=float(plus * sign[0] - minus * sign[1]),
-        R21=float(plus * mean[0] + minus * mean[1]),
+        R21=R_earlier[0],
         G_S=float(plus * log_z[0] + minus * log_z[1]) + constant,
+        p_earlier=p_earlier, R_earlier=R_earlier,
     )
 
 
@@ -658,6 +695,12 @@ class Task2State:
     teachers 1 and 2), ε¹ = arccos(p₁)/π, ε² = arccos(p₂)/π, R₂₁ = E⟨m⟩, the forgetting
     F = ε¹ − ε_g(α₁). ``phi`` is the FP potential φ₂ including (k/2)E ln[(1 − m¹²)/4], so that
     γ = 0 gives φ₁(α₂).
+
+    In a chain (:func:`solve_chain`) this is task ``task`` ≥ 2, learnt with the coupling to an
+    equilibrium configuration of task − 1: (q₂, r₂, Q₂), p₂, ε² are those of the current task
+    and its teacher, p₁, ε¹, R₂₁ and the forgetting those of task 1 and its teacher;
+    ``p_teachers`` and ``R_teachers`` hold the clipped and mean overlaps with every teacher
+    1…task (the last is the current one).
     """
 
     task1: Task1State
@@ -683,6 +726,14 @@ class Task2State:
     converged: bool
     message: str
     grids: Grids = field(default_factory=Grids)
+    task: int = 2
+    p_teachers: tuple[float, ...] = ()
+    R_teachers: tuple[float, ...] = ()
+
+    @property
+    def eps_teachers(self) -> tuple[float, ...]:
+        """Errors arccos(p)/π of the clipped student on every task 1…``task``."""
+        return tuple(error(p) for p in self.p_teachers)
 
     @property
     def order_parameters(self) -> dict[str, float]:
@@ -761,14 +812,17 @@ def iterate_free(x_map: Callable[[NDArray], NDArray], x0: ArrayLike, *, tol: flo
 
 def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
                 start: tuple[float, float, float] | None = None, grids: Grids | None = None,
-                tol: float = 1e-11, maxiter: int = 300, damping: float = 0.5) -> Task2State:
+                tol: float = 1e-11, maxiter: int = 300, damping: float = 0.5,
+                reference: Reference | None = None) -> Task2State:
     """The task-2 Franz–Parisi RS saddle point (spec §3.2) given a converged task-1 state, whose
     hats are frozen (spec §3.3), at k = βγ.
 
     Starts from ``start`` = (q₂, r₂, Q₂), else from the α₂ = 0 solution (the reference smeared
     by the KL, spec §7.4) when γ > 0, else from the task-1 poor-branch start. Iterated on
     (q₂, r₂, Q₂) like task 1; non-convergence is reported, never replaced. ``grids`` defaults to
-    the task-1 state's.
+    the task-1 state's. ``reference`` (default: task 1's, :func:`reference_density`) may be that
+    of a later task of a chain (:func:`next_reference`, at the same k and grids): the state is
+    then that of task ``reference.task``.
     """
     if alpha2 < 0 or not -1 <= r0 <= 1 or gamma < 0:
         raise ValueError(f"need alpha2 >= 0, -1 <= r0 <= 1, gamma >= 0 (got {alpha2}, {r0}, "
@@ -778,7 +832,8 @@ def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
     grids = task1.grids if grids is None else grids
     beta = task1.beta
     k = beta * gamma
-    reference = reference_density(task1, k, grids)
+    if reference is None:
+        reference = reference_density(task1, k, grids)
     at_zero = task2_site_averages(0.0, 0.0, 0.0, k, r0, reference, grids)
     if alpha2 == 0:  # no task-2 data: the hats vanish and the site map is the answer
         x, iterations, free_converged = np.array([at_zero.q, at_zero.r, at_zero.Q]), 1, True
@@ -795,7 +850,7 @@ def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
             tol=tol, maxiter=maxiter, damping=damping)
     q, r, Q = (float(v) for v in x)
     common = dict(task1=task1, alpha2=alpha2, r0=r0, gamma=gamma, k=k, q2=q, r2=r, Q2=Q,
-                  iterations=iterations, grids=grids)
+                  iterations=iterations, grids=grids, task=reference.task)
     if not (alpha2 == 0 or _in_domain(q, r, Q)):
         return Task2State(**common, **dict.fromkeys(
             ("qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21", "forgetting", "phi"),
@@ -829,5 +884,81 @@ def task2_observables(q: float, r: float, Q: float, alpha2: float, task1: Task1S
     eps1 = error(s.p1)
     return {"qhat2": qh, "rhat2": rh, "Qhat2": Qh, "p1": s.p1, "p2": s.p2, "eps1": eps1,
             "eps2": error(s.p2), "R21": s.R21, "forgetting": eps1 - task1.eps_g,
+            "p_teachers": (*s.p_earlier, s.p2), "R_teachers": (*s.R_earlier, s.r),
             "phi": -Qh * Q + qh * q / 2 - rh * r + s.G_S + alpha2 * e_G,
             "residual": max(abs(s.q - q), abs(s.r - r), abs(s.Q - Q))}
+
+
+# --- a chain of tasks ---------------------------------------------------------------------------
+
+def next_reference(state: Task2State, reference: Reference) -> Reference:
+    """The reference of task t + 1 from the converged state of task t = ``state.task`` (solved
+    with ``reference``): the density of θ' = s_t atanh m, m an equilibrium configuration of
+    task t, in the gauge of teacher t, and the signed weights of teachers 1…t.
+
+    The task-t site is b = μ + √q̂ x, μ = kθ + r̂B in the gauge of teacher t − 1; its draw m̃ has
+    the density e^{L(t', b)}/Z(b) in t' = atanh m̃ (:func:`_site_density`), and s_t = B s_{t−1}
+    mirrors the B = −1 draws, θ' = −t', i.e. b → −b. So every density wanted is a mixture of
+    e^{L(·, b)}/Z(b) over the fields b of the task-t site, with weights P(B)·ρ(θ)·w(x) (the
+    density), ±P(B)·σ_j(θ)·w(x) (teacher j < t: s_j s_t = s_j s_{t−1}·B) and P(B)·ρ(θ)·w(x)
+    (teacher t). The ~10⁶ fields are folded onto the spline lattice of u = asinh(b/b_scale):
+    a mixture over b of a function of b smooth on that lattice is the same mixture of its
+    degree-7 spline interpolant, Σ_l W_l f(b_l), with W = Cᵀ Σ_b w_b B(u_b) (B the B-spline
+    basis, C the interpolation matrix), to the interpolation error (~1e-12, as the site tables).
+    So m ↦ tanh θ' averages to r_t, tanh²θ' to Q_t, sign to p_t, and the teacher-1 row gives
+    R_{t1}, p₁ (the tests check these).
+    """
+    if not state.converged:
+        raise ValueError(f"task {state.task} is not converged ({state.message})")
+    grids, k, r0 = state.grids, state.k, state.r0
+    qhat, rhat, A = state.qhat2, state.rhat2, state.Qhat2 - state.qhat2 / 2
+    plus, minus = (1 + r0) / 2, (1 - r0) / 2
+    rho, sigma = reference.weight, reference.teachers
+    if k == 0:  # the next site does not see the reference: only the overlaps' totals matter
+        totals = np.concatenate([(plus - minus) * sigma.sum(axis=1), [1.0]])
+        return Reference(np.zeros(1), np.ones(1), totals[:, None])
+    # mean fields of both channels, B = −1 mirrored, and the weights of the rows
+    # [density, teacher 1, …, teacher t − 1]
+    mu = np.concatenate([k * reference.theta + rhat, -(k * reference.theta - rhat)])
+    rows = np.concatenate([np.concatenate([plus * rho, minus * rho])[None],
+                           np.concatenate([plus * sigma, -minus * sigma], axis=1)])
+    spread = math.sqrt(max(qhat, 0.0))
+    u = _lattice(float(mu.min()) - 11.0 * spread, float(mu.max()) + 11.0 * spread, grids)
+    interpolation = interpolate.make_interp_spline(u, np.eye(u.size), k=_SPLINE_DEGREE)
+    folded = np.zeros((rows.shape[0], u.size))
+    for block in np.array_split(np.arange(mu.size), max(1, mu.size * grids.h_nodes // 2**18)):
+        b, w = gaussian.quadrature(mu[block], qhat, nodes=grids.h_nodes, breakpoint=0.0)
+        basis = interpolate.BSpline.design_matrix(np.arcsinh(b.ravel() / grids.b_scale),
+                                                  interpolation.t, _SPLINE_DEGREE)
+        folded += (basis.T @ (w[None] * rows[:, block, None]).reshape(rows.shape[0], -1).T).T
+    lattice_weights = folded @ interpolation.c  # rows × lattice: Cᵀ g for every row
+    b = grids.b_scale * np.sinh(u)
+    log_z = site_moments(A, b, k, grids).log_z
+    theta, weights = _tabulate(lambda t: _site_density(A, k, b, log_z, lattice_weights, t),
+                               k, grids)
+    return Reference(theta, weights[0], np.concatenate([weights[1:], weights[:1]]))
+
+
+def solve_chain(task1: Task1State, alpha2: float, r0: float, gamma: float, tasks: int, *,
+                grids: Grids | None = None, tol: float = 1e-11, maxiter: int = 300
+                ) -> tuple[Task2State, ...]:
+    """Tasks 2…``tasks`` of a chain (the issue's extension of spec §3): task t has its own
+    teacher, w^t_i = B_i w^{t−1}_i with P(B_i = +1) = (1 + r₀)/2, α₂N fresh examples, and the KL
+    coupling γ to an equilibrium configuration of task t − 1, whose density
+    (:func:`next_reference`) is the reference of task t. Every task is solved from its α₂ = 0
+    start (:func:`solve_task2`: the compromise branch that continues the reference); the chain
+    stops at the first task that does not converge (its state is the last returned).
+    """
+    if tasks < 2 or int(tasks) != tasks:
+        raise ValueError(f"need an integer tasks >= 2 (got {tasks})")
+    grids = task1.grids if grids is None else grids
+    reference = reference_density(task1, task1.beta * gamma, grids)
+    states: list[Task2State] = []
+    for _ in range(2, int(tasks) + 1):
+        if states:
+            reference = next_reference(states[-1], reference)
+        states.append(solve_task2(task1, alpha2, r0, gamma, grids=grids, tol=tol,
+                                  maxiter=maxiter, reference=reference))
+        if not states[-1].converged:
+            break
+    return tuple(states)

@@ -28,8 +28,8 @@ class LineInfo:
         ``"continuous"`` (an order parameter or a stability eigenvalue goes to zero),
         ``"entropy"`` (a branch's entropy crosses zero: where an approximation stops being
         admissible), ``"at"`` (a branch's AT eigenvalue crosses one: replica symmetry breaks),
-        or ``"time"`` (a characteristic time along a trajectory, for dynamics
-        models).
+        ``"level"`` (an observable of a branch reaches a given value), or ``"time"`` (a
+        characteristic time along a trajectory, for dynamics models).
     description
         What the line is, with the paper's equation.
     along

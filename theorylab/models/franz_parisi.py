@@ -27,6 +27,13 @@ The model poses two problems to the engine (:meth:`FranzParisi.problem`):
   4 and 5; at γ = 0.1 one branch crosses over continuously (no transition; the name then follows
   the membership test).
 
+A **chain** of tasks (parameter ``tasks`` > 2, an extension of the paper): task t has its own
+teacher at similarity r₀ to teacher t − 1, α₂N examples, and the KL coupling γ to an equilibrium
+configuration of the thermodynamic state of task t − 1 (the density of its fields,
+:func:`theorylab.franz_parisi_solver.next_reference`). The task-2 problem is then posed for the
+last task: q2, r2, Q2, p2, eps2 are the last task's, p1, eps1, R21 and the forgetting refer to task
+1, and :meth:`FranzParisi.solve` lists the errors on every task (``eps_tasks``).
+
 Both are solved on the free variables y = (logit Q, logit(q/Q), atanh(r/√q)) (the domain
 r² < q < Q < 1 becomes R³ and the gaps, ~10⁻⁶ when a task is learnt well, become logs), to
 ``tol`` = 1e-9 in y; f = −φ/β per weight with φ the RS free entropy φ₁ (task 1) or the FP
@@ -39,7 +46,7 @@ the paper computes, and the Gibbs sampler checks them where RS is stable.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -178,15 +185,18 @@ at α₂ = 5, r₀ = 0, γ = 1 it has q₂ = 0.99635, r₂ = 0.99818, Q₂ = 0.9
 @dataclass(frozen=True)
 class Task2(_Task):
     """Task 2 (spec §3) at the point parameters (alpha2, r0, gamma), given the thermodynamic
-    task-1 state at (alpha1, beta) (also point parameters, held fixed by a task-2 problem)."""
+    task-1 state at (alpha1, beta) (also point parameters, held fixed by a task-2 problem); for
+    ``tasks`` > 2 the last task of the chain (:func:`chain_reference`)."""
+
+    tasks: int = 2
 
     reported = ("q2", "r2", "Q2", "qhat2", "rhat2", "Qhat2", "p1", "p2", "eps1", "eps2", "R21",
                 "forgetting", "phi2")
 
     def _reference(self, point) -> tuple[fp.Task1State, fp.Reference, float]:
         task1 = task1_state(point["alpha1"], point["beta"], self.prior)
-        k = point["beta"] * point["gamma"]
-        return task1, _reference(task1, k, self.nodes), k
+        return task1, chain_reference(point, self.prior, self.tasks, self.nodes), \
+            point["beta"] * point["gamma"]
 
     def _map(self, x, point):
         task1, reference, k = self._reference(point)
@@ -245,9 +255,67 @@ def task1_state(alpha1: float, beta: float, prior: str) -> fp.Task1State:
     return state
 
 
+def chain_reference(point: Mapping[str, float], prior: str, tasks: int, nodes: int
+                    ) -> fp.Reference:
+    """The reference of the last task of a chain of ``tasks`` at ``point`` (alpha1, beta, gamma;
+    and alpha2, r0 for ``tasks`` > 2), on the quadrature of ``nodes``: task 1's thermodynamic
+    state for two tasks, else an equilibrium configuration of the thermodynamic state of task
+    ``tasks`` − 1 (:func:`theorylab.franz_parisi_solver.next_reference`), each task of the chain
+    selected by the engine in turn."""
+    if tasks == 2:
+        return _reference(point["alpha1"], point["beta"], prior, point["gamma"], nodes)
+    return _chain_reference(*(point[k] for k in (*TASK1_AXES, *TASK2_AXES)), prior, tasks,
+                            nodes)
+
+
 @cache
-def _reference(task1: fp.Task1State, k: float, nodes: int) -> fp.Reference:
-    return fp.reference_density(task1, k, grids(nodes))
+def _reference(alpha1, beta, prior, gamma, nodes) -> fp.Reference:
+    return fp.reference_density(task1_state(alpha1, beta, prior), beta * gamma, grids(nodes))
+
+
+@cache
+def _chain_reference(alpha1, beta, alpha2, r0, gamma, prior, tasks, nodes) -> fp.Reference:
+    point = dict(zip((*TASK1_AXES, *TASK2_AXES), (alpha1, beta, alpha2, r0, gamma),
+                     strict=True))
+    previous = chain_reference(point, prior, tasks - 1, nodes)
+    state = chain_state(point, prior, tasks - 1, nodes, previous)
+    return fp.next_reference(state, previous)
+
+
+def chain_state(point: Mapping[str, float], prior: str, tasks: int, nodes: int,
+                reference: fp.Reference) -> fp.Task2State:
+    """The thermodynamic state of the last task of a chain of ``tasks`` at ``point`` (the
+    engine's selection among its branches, polished by the solver on the quadrature of
+    ``nodes`` with ``reference``, that task's reference); raises :class:`ParameterError` where
+    it has no converged state."""
+    data = task2_data({**point, "prior": prior, "tasks": tasks})
+    index = int(data["phase"][0])
+    where = f"task {tasks} of the chain at {', '.join(f'{k}={v:g}' for k, v in point.items())}"
+    if index < 0:
+        raise ParameterError(f"{where} has no converged state")
+    name = TASK2_PHASES[index].name
+    x = fp.from_free(np.array([data[f"{name}_x{j}"][0] for j in range(3)]))
+    state = fp.solve_task2(task1_state(point["alpha1"], point["beta"], prior), point["alpha2"],
+                           point["r0"], point["gamma"], start=tuple(x), grids=grids(nodes),
+                           tol=MODEL.settings.tol, reference=reference)
+    if not state.converged:
+        raise ParameterError(f"{where} did not converge: {state.message}")
+    return state
+
+
+def task2_data(values: Mapping) -> dict:
+    """The engine's solve of the last task of the chain at one point (every branch and the
+    selection; cached like :func:`task1_data`, read only)."""
+    return _task2_data(*(float(values[k]) for k in (*TASK1_AXES, *TASK2_AXES)),
+                       str(values.get("prior", "none")), int(values.get("tasks", 2)))
+
+
+@cache
+def _task2_data(alpha1, beta, alpha2, r0, gamma, prior, tasks) -> dict:
+    values = dict(zip((*TASK1_AXES, *TASK2_AXES), (alpha1, beta, alpha2, r0, gamma),
+                      strict=True))
+    return MODEL.task2_problem({**values, "prior": prior, "tasks": tasks}).solve(
+        {k: np.array([v]) for k, v in values.items()})
 
 
 # --- phases and lines --------------------------------------------------------------------------
@@ -300,6 +368,10 @@ LINES = {
     "relearning": LineRecipe(
         "first-order", "task 2: FP potentials of the compromise and learn branches cross",
         "gamma", "alpha2", branch="compromise"),
+    "forgetting": LineRecipe(
+        "level", "task 2: smallest alpha2 at which the forgetting F = eps1 - eps_g(alpha1) "
+        "reaches forgetting_max, on the compromise branch (the one continuing the reference)",
+        "gamma", "alpha2", branch="compromise"),
 }
 
 # --- line locators ------------------------------------------------------------------------------
@@ -327,12 +399,16 @@ def task1_branch(name: str, beta: float, prior: str):
     return state
 
 
-def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float):
-    """As :func:`task1_branch`, for the task-2 branch ``name`` along alpha2."""
+def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float,
+                 reference_at: Callable[[float], fp.Reference] | None = None):
+    """As :func:`task1_branch`, for the task-2 branch ``name`` along alpha2; ``reference_at``
+    (alpha2 ↦ reference) for the last task of a chain (default: task 2's)."""
     def state(alpha2: float, warm):
         start = LEARN_START if warm is None and name == "learn" else (
             None if warm is None else (warm.q2, warm.r2, warm.Q2))
-        s = fp.solve_task2(task1, alpha2, r0, gamma, start=start, maxiter=BRANCH_MAXITER)
+        reference = None if reference_at is None else reference_at(alpha2)
+        s = fp.solve_task2(task1, alpha2, r0, gamma, start=start, maxiter=BRANCH_MAXITER,
+                           reference=reference)
         return s if s.converged and learnt(s.r2, s.q2) == (name == "learn") else None
     return state
 
@@ -392,6 +468,50 @@ def crossing(lower, upper, lo: float, hi: float, phi) -> float | None:
     return float(optimize.brentq(difference, lo, hi, xtol=1e-9))
 
 
+FORGETTING_SCAN = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
+"""alpha2 values at which the compromise branch is followed to bracket a forgetting level
+(before :data:`FranzParisi.search_box`'s end)."""
+
+
+def forgetting_level(state, level: float, high: float) -> dict:
+    """The smallest alpha2 ≤ ``high`` at which the forgetting F of the branch ``state`` (as from
+    :func:`task2_branch`) reaches ``level``: the branch is followed along
+    :data:`FORGETTING_SCAN` and ``high`` until F ≥ ``level``, then F − level is solved by
+    Brent's method in the bracket (warm starts, xtol 1e-9). Returns the line point's fields
+    (``alpha2``, ``found``, and ``bracket`` or ``message``)."""
+    from scipy import optimize
+
+    values = [v for v in FORGETTING_SCAN if v < high] + [high]
+    states = follow(state, values)
+    found = [(v, s) for v, s in zip(values, states, strict=True) if s is not None]
+    if not found:
+        return {"alpha2": None, "found": False, "message": "no compromise branch"}
+    if found[0][1].forgetting >= level:
+        return {"alpha2": found[0][0], "found": found[0][0] == 0.0,
+                "message": f"the forgetting is {found[0][1].forgetting:.4g} >= {level:g} "
+                           f"already at alpha2 = {found[0][0]:g}"}
+    above = [i for i, (_, s) in enumerate(found) if s.forgetting >= level]
+    if not above:
+        end = found[-1][0]
+        where = (f"up to alpha2 = {high:g}" if end == high else
+                 f"before the branch ends (last at alpha2 = {end:g})")
+        return {"alpha2": None, "found": False,
+                "message": f"the forgetting stays below {level:g} {where}: at most "
+                           f"{max(s.forgetting for _, s in found):.4g}"}
+    (lo, low), (hi, _) = found[above[0] - 1], found[above[0]]
+    warm = {"state": low}
+
+    def excess(alpha2: float) -> float:
+        s = state(alpha2, warm["state"])
+        if s is None:
+            return math.nan
+        warm["state"] = s
+        return s.forgetting - level
+
+    return {"alpha2": float(optimize.brentq(excess, lo, hi, xtol=1e-9)), "found": True,
+            "bracket": [lo, hi]}
+
+
 CITATIONS = (
     """@article{Li2023continual,
   author = {Li, Chan and Huang, Zhenye and Zou, Wenxuan and Huang, Haiping},
@@ -427,6 +547,12 @@ class FranzParisi(EquilibriumModel):
         Parameter("prior", "task-1 prior: none (main text) or uniform-KL (appendix: KL to the "
                   "uniform distribution, k1 = beta)", "choice", choices=("none", "uniform-KL"),
                   default="none"),
+        Parameter("forgetting_max", "line forgetting: the forgetting F = eps1 - eps_g(alpha1) "
+                  "it locates (no effect elsewhere)", "float", 0.0, 0.5, default=0.05),
+        Parameter("tasks", "tasks in the chain: task t (teacher at similarity r0 to teacher "
+                  "t-1, alpha2 N examples) is learnt with the KL coupling gamma to an "
+                  "equilibrium configuration of task t-1; 2 is the paper's setting", "int", 2,
+                  default=2),
     )
     simulation_parameters = (
         Parameter("N", "number of weights", "int", 1, default=400),
@@ -464,11 +590,14 @@ class FranzParisi(EquilibriumModel):
                        self.settings, bounds=self._bounds(TASK1_AXES), case={"prior": prior})
 
     def task2_problem(self, params: Mapping[str, object]) -> Problem:
-        """Task 2 given the task-1 state at the fixed ``alpha1``, ``beta``."""
+        """Task 2 given the task-1 state at the fixed ``alpha1``, ``beta`` (the last task of
+        the chain for ``tasks`` > 2)."""
         fixed = {k: float(v) for k, v in params.items() if k in self.point_parameters}
         prior = str(params.get("prior", "none"))
-        return Problem(lambda zero, nodes: Task2(prior, nodes), TASK2_PHASES, fixed,
-                       self.settings, bounds=self._bounds(TASK2_AXES), case={"prior": prior})
+        tasks = int(params.get("tasks", 2))
+        return Problem(lambda zero, nodes: Task2(prior, nodes, tasks), TASK2_PHASES, fixed,
+                       self.settings, bounds=self._bounds(TASK2_AXES),
+                       case={"prior": prior, "tasks": tasks})
 
     def problem(self, params):
         """Task 1 where alpha1 or beta is free (absent from ``params``), else task 2."""
@@ -494,14 +623,16 @@ class FranzParisi(EquilibriumModel):
                     "message": f"{name} is located at given {recipe.along}"}
         free = recipe.solves_for
         values = {**others, fixed_axis: value}
+        if recipe.kind == "level":
+            return {fixed_axis: value, **forgetting_level(
+                self._task2_branches(values)["compromise"], values["forgetting_max"],
+                self.search_box[free])}
         if free == "alpha1":
             names = tuple(ph.name for ph in TASK1_PHASES)
             branches = {n: task1_branch(n, values["beta"], values["prior"]) for n in names}
         else:
-            task1 = task1_state(values["alpha1"], values["beta"], values["prior"])
             names = tuple(ph.name for ph in TASK2_PHASES)
-            branches = {n: task2_branch(n, task1, values["r0"], values["gamma"])
-                        for n in names}
+            branches = self._task2_branches(values)
         low, high = 0.05, self.search_box[free]
         searches = {names[0]: (low, high), names[1]: (high, low)}
         wanted = (recipe.branch,) if recipe.kind == "spinodal" else names
@@ -526,6 +657,19 @@ class FranzParisi(EquilibriumModel):
         return {fixed_axis: value, free: x, "found": True,
                 "coexistence": [lo, hi]}
 
+    @staticmethod
+    def _task2_branches(values: Mapping) -> dict:
+        """The task-2 branches along alpha2 (:func:`task2_branch`) at the other parameters of
+        ``values``: of the last task of the chain for ``tasks`` > 2."""
+        task1 = task1_state(values["alpha1"], values["beta"], values["prior"])
+        reference_at = None
+        if values["tasks"] > 2:
+            def reference_at(alpha2):
+                return chain_reference({**values, "alpha2": alpha2}, values["prior"],
+                                       values["tasks"], FINE)
+        return {ph.name: task2_branch(ph.name, task1, values["r0"], values["gamma"],
+                                      reference_at) for ph in TASK2_PHASES}
+
     def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
         raise ParameterError("franz-parisi has no diagram yet: use cut (every branch along "
                              "one axis) and line")
@@ -535,8 +679,9 @@ class FranzParisi(EquilibriumModel):
         """Both tasks at one point: the task-1 state (its thermodynamic branch, or ``phase`` if
         that names a task-1 branch) and task 2 given it (its thermodynamic branch, or ``phase``
         if that names a task-2 branch). The solution's phase, free energy and residual are task
-        2's; ``extras`` holds the task-1 branch, f, replicon and the task-2 branch's stability
-        eigenvalue."""
+        2's (of the last task, for a chain); ``extras`` holds the task-1 branch, f, replicon,
+        the task-2 branch's stability eigenvalue and ``eps_tasks``, the errors on tasks
+        1…``tasks`` of the last task's clipped student."""
         values = self.validate(params)
         self.check_phase(phase)
         task1_phase = phase if phase in {p.name for p in TASK1_PHASES} else None
@@ -549,18 +694,27 @@ class FranzParisi(EquilibriumModel):
                                         or TASK1_PHASES[selected].name != task1_phase):
             raise ParameterError(f"task 2 is solved on the thermodynamic task-1 state, which "
                                  f"at this point is not the {task1_phase} branch")
-        two = self._solution(TASK2_PHASES, self._task2_data(values), values,
+        two = self._solution(TASK2_PHASES, task2_data(values), values,
                              None if task1_phase else phase)
-        message = f"task 1: {one.message}; task 2: {two.message}"
+        message = f"task 1: {one.message}; task {values['tasks']}: {two.message}"
         ops = {**one.order_parameters, **two.order_parameters}
-        return replace(two, order_parameters=ops, message=message, extras={
-            **two.extras, "task1_phase": one.phase, "task1_free_energy": one.free_energy,
-            "task1_residual": one.residual, "replicon": one.order_parameters["replicon"],
-            "rs_stable": one.order_parameters["replicon"] < 1})
+        extras = {**two.extras, "task1_phase": one.phase, "task1_free_energy": one.free_energy,
+                  "task1_residual": one.residual, "replicon": one.order_parameters["replicon"],
+                  "rs_stable": one.order_parameters["replicon"] < 1}
+        if two.converged:
+            extras["eps_tasks"] = self._errors_on_every_task(values, ops)
+        return replace(two, order_parameters=ops, message=message, extras=extras)
 
-    def _task2_data(self, values: Mapping) -> dict:
-        point = {k: np.array([float(values[k])]) for k in self.point_parameters}
-        return self.task2_problem(values).solve(point)
+    def _errors_on_every_task(self, values: Mapping, ops: Mapping) -> list[float]:
+        """ε on tasks 1…``tasks`` of the clipped student of the last task (the overlaps with
+        every teacher, :func:`theorylab.franz_parisi_solver.task2_observables`)."""
+        point = {k: values[k] for k in (*TASK1_AXES, *TASK2_AXES)}
+        o = fp.task2_observables(
+            ops["q2"], ops["r2"], ops["Q2"], values["alpha2"],
+            task1_state(values["alpha1"], values["beta"], values["prior"]),
+            values["beta"] * values["gamma"], values["r0"],
+            chain_reference(point, values["prior"], values["tasks"], FINE), grids(FINE))
+        return [fp.error(p) for p in o["p_teachers"]]
 
     def _solution(self, phase_list, data: Mapping, values: Mapping, phase: str | None):
         return solution_at(self.name, values, phase_list, self.order_parameters, data, phase,
@@ -573,7 +727,7 @@ class FranzParisi(EquilibriumModel):
         out = []
         for phase_list, data in (
                 (TASK1_PHASES, task1_data(values["alpha1"], values["beta"], values["prior"])),
-                (TASK2_PHASES, self._task2_data(values))):
+                (TASK2_PHASES, task2_data(values))):
             out += [self._solution(phase_list, data, values, ph.name)
                     for ph in phase_list if data[f"{ph.name}_converged"][0]]
         return out
@@ -584,7 +738,8 @@ class FranzParisi(EquilibriumModel):
         data sets, two chains each; :mod:`montecarlo.franz_parisi`) or field-space Adam
         training as in the paper (``method=adam``: ``seeds`` networks;
         :mod:`montecarlo.franz_parisi_training`). Observables: task 1 (q1 for gibbs, r1, Q1,
-        p, eps_g) and task 2 (q2 for gibbs, r2, Q2, R21, p1, p2, eps1, eps2, forgetting)."""
+        p, eps_g) and task 2 (q2 for gibbs, r2, Q2, R21, p1, p2, eps1, eps2, forgetting); for
+        a chain (gibbs only) those of its last task, as in :meth:`solve`."""
         theory = self.validate({k: params.pop(k) for k in list(params)
                                 if k in {p.name for p in self.parameters}})
         sim = validate(self.simulation_parameters, params)
@@ -595,12 +750,15 @@ class FranzParisi(EquilibriumModel):
     def _gibbs(self, theory, sim, seeds, seed, progress) -> SimulationResult:
         from montecarlo import franz_parisi as mc
 
-        run = mc.sample_task2(sim["N"], theory["alpha1"], theory["alpha2"], theory["r0"],
-                              theory["gamma"], beta=theory["beta"],
+        run = mc.sample_chain(sim["N"], theory["alpha1"], theory["alpha2"], theory["r0"],
+                              theory["gamma"], theory["tasks"], beta=theory["beta"],
                               k1=k1_of(theory["prior"], theory["beta"]), data_sets=seeds,
                               replicas=2, sweeps=sim["sweeps"], seed=seed,
                               inputs=sim["inputs"], progress=progress)
-        one, two = run.reference.observables, run.observables
+        first = run.reference
+        while first.reference is not None:  # down the chain to task 1
+            first = first.reference
+        one, two = first.observables, run.observables
         per_set = {"q1": one["q"], "r1": one["r"], "Q1": one["Q"], "p": one["p"],
                    "eps_g": one["eps"], **{k: two[k] for k in
                                            ("q2", "r2", "Q2", "R21", "p1", "p2", "eps1",
@@ -618,9 +776,9 @@ class FranzParisi(EquilibriumModel):
     def _adam(self, theory, sim, seeds, seed, progress) -> SimulationResult:
         from montecarlo import franz_parisi_training as training
 
-        if theory["prior"] != "none":
-            raise ParameterError("method=adam trains task 1 without a prior here "
-                                 "(prior=none)")
+        if theory["prior"] != "none" or theory["tasks"] != 2:
+            raise ParameterError("method=adam trains two tasks, task 1 without a prior "
+                                 "(prior=none, tasks=2)")
         run = training.train_task2(sim["N"], theory["alpha1"], theory["alpha2"], theory["r0"],
                                    theory["gamma"], seeds=seeds, seed=seed,
                                    epochs1=sim["epochs1"], epochs2=sim["epochs2"],
@@ -662,6 +820,8 @@ _TASK2_ROWS = ("Q2", "q2", "r2", "R21", "p1", "p2")
 VERIFY_POINTS = (
     _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.0, "gamma": 1.0}, 200, 300, 4,
                   _TASK1_ROWS + _TASK2_ROWS),
+    _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.3, "gamma": 1.0, "tasks": 3}, 200,
+                  300, 4, _TASK2_ROWS),
 )
 VERIFY_POINTS_FULL = (
     _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.5, "gamma": 1.0}, 400, 400, 8,
