@@ -19,7 +19,10 @@ stem):
 3. ``li2023_task2_gamma01`` — Fig. 3(c,d): the same at γ = 0.1 (log α₂ axis).
 4. ``li2023_appendix`` — Fig. A1(a): task 1 with the KL prior to the uniform distribution
    (k₁ = β = 100), theory and Adam with γ₁ = 1.
-5. ``li2023_report.md`` / ``li2023_reference.nc`` — the spec's numbers and ours, theory against
+5. ``li2023_chain`` — an extension, not in the paper: a chain of tasks at α₁ = 2, α₂ = 1,
+   γ = 1 (each task learnt with the KL coupling to an equilibrium configuration of the one
+   before, ``tasks`` of the model): the error on every task j after task t.
+6. ``li2023_report.md`` / ``li2023_reference.nc`` — the spec's numbers and ours, theory against
    Gibbs sampling, and the paper's empirical agreement with training, each labelled.
 """
 
@@ -81,6 +84,8 @@ class Settings:
     gibbs_sets: int
     gibbs_sweeps: int
     gibbs_alpha: tuple[float, ...]
+    chain_tasks: int                   # length of the chain (extension)
+    chain_r0: tuple[float, ...]
 
 
 QUICK = Settings(alpha1=tuple(np.round(np.linspace(0.1, 2.5, 13), 3)),
@@ -90,7 +95,8 @@ QUICK = Settings(alpha1=tuple(np.round(np.linspace(0.1, 2.5, 13), 3)),
                  N=300, seeds=4, epochs1=3000, epochs2=3000,
                  train_alpha1=(0.5, 1.0, 1.5, 2.0), train_alpha2_gamma1=(1.0, 3.0, 6.0),
                  train_alpha2_gamma01=(0.1, 1.0, 5.0),
-                 gibbs_N=200, gibbs_sets=3, gibbs_sweeps=300, gibbs_alpha=(0.25, 0.5))
+                 gibbs_N=200, gibbs_sets=3, gibbs_sweeps=300, gibbs_alpha=(0.25, 0.5),
+                 chain_tasks=4, chain_r0=(0.0,))
 FULL = Settings(alpha1=tuple(np.round(np.linspace(0.05, 2.5, 50), 3)),
                 alpha2_gamma1=tuple(np.round(np.linspace(0.01, 7.0, 36), 3)),
                 alpha2_gamma01=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0),
@@ -99,7 +105,8 @@ FULL = Settings(alpha1=tuple(np.round(np.linspace(0.05, 2.5, 50), 3)),
                 train_alpha1=(0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7),
                 train_alpha2_gamma1=(0.1, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0),
                 train_alpha2_gamma01=(0.01, 0.1, 0.5, 1.0, 2.0, 5.0),
-                gibbs_N=400, gibbs_sets=8, gibbs_sweeps=400, gibbs_alpha=(0.1, 0.25, 0.5))
+                gibbs_N=400, gibbs_sets=8, gibbs_sweeps=400, gibbs_alpha=(0.1, 0.25, 0.5),
+                chain_tasks=6, chain_r0=R0)
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
@@ -110,7 +117,8 @@ def reproduce(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
     timings: dict[str, float] = {}
     paths, rows, findings = [], [], []
     for name, part in (("task 1", _task1), ("task 2, gamma = 1", _task2_gamma1),
-                       ("task 2, gamma = 0.1", _task2_gamma01), ("appendix", _appendix)):
+                       ("task 2, gamma = 0.1", _task2_gamma01), ("appendix", _appendix),
+                       ("chain", _chain)):
         start = time.perf_counter()
         p, r, text = part(out_dir, run)
         timings[name] = time.perf_counter() - start
@@ -357,6 +365,53 @@ def _appendix(out_dir, run):
         ax.legend(fontsize=7)
         paths = write_figure(fig, ds, out_dir, "li2023_appendix")
     return paths, [], ""
+
+
+# --- figure 5: a chain of tasks (extension) --------------------------------------------------
+
+CHAIN_POINT = {"alpha1": 2.0, "alpha2": 1.0, "gamma": 1.0}
+
+
+def _chain(out_dir, run):
+    """ε on every task j after learning task t = 1…T (the thermodynamic state of each chain;
+    task 1 alone: ε_g(α₁))."""
+    T = run.chain_tasks
+    tasks = np.arange(1, T + 1)
+    errors = {}
+    for r0 in run.chain_r0:
+        table = np.full((T, T), np.nan)  # [t - 1, j - 1]
+        table[0, 0] = task1_state(CHAIN_POINT["alpha1"], 20.0, "none").eps_g
+        for t in range(2, T + 1):
+            s = MODEL.solve(**CHAIN_POINT, r0=r0, tasks=t)
+            if s.converged:
+                table[t - 1, :t] = s.extras["eps_tasks"]
+        errors[r0] = table
+    ds = xr.Dataset({f"eps_r0_{r0:+.1f}": (("after_task", "task"), e)
+                     for r0, e in errors.items()},
+                    coords={"after_task": tasks, "task": tasks},
+                    attrs=_attrs(run, beta=20.0, **{k: v for k, v in CHAIN_POINT.items()}))
+    with plot.style():
+        fig = Figure(figsize=(3.4 * len(errors), 3.0), layout="constrained")
+        panels = np.atleast_1d(fig.subplots(1, len(errors)))
+        for ax, (r0, e) in zip(panels, errors.items(), strict=True):
+            for j in tasks:
+                ax.plot(tasks[j - 1:], e[j - 1:, j - 1], "o-", ms=3, color=f"C{j - 1}",
+                        label=f"task {j}")
+            ax.set_xlabel("tasks learnt t")
+            ax.set_xticks(tasks)
+            ax.set_title(r"chain, $\alpha_1 = 2$, $\alpha_2 = 1$, $\gamma = 1$, " +
+                         f"r0 = {r0:g}", fontsize=9)
+        panels[0].set_ylabel(r"error on task $j$ after task $t$")
+        panels[0].legend(fontsize=7)
+        paths = write_figure(fig, ds, out_dir, "li2023_chain")
+    e = errors[run.chain_r0[0]]
+    text = ("Extension (not in the paper): a chain of tasks at alpha1 = 2, alpha2 = 1, gamma = 1, "
+            f"r0 = {run.chain_r0[0]:g}: the error on task 1 after tasks 1..{T} is "
+            + ", ".join(f"{v:.3f}" for v in e[:, 0]) + "; on the newest task "
+            + ", ".join(f"{e[t, t]:.3f}" for t in range(T)) + ". Theory only here; "
+            "`theorylab verify franz-parisi --quick` checks a chain of three against Gibbs "
+            "sampling (alpha1 = alpha2 = 0.5).")
+    return paths, [], text
 
 
 def _preamble(run: Settings, timings: dict, findings: list[str]) -> str:

@@ -46,8 +46,13 @@ def test_quick_reproduction(tmp_path):
     paths = recipe.reproduce(tmp_path, quick=True)
     names = {p.name for p in paths}
     for stem in ("li2023_task1", "li2023_task2_gamma1", "li2023_task2_gamma01",
-                 "li2023_appendix"):
+                 "li2023_appendix", "li2023_chain"):
         assert f"{stem}.png" in names and f"{stem}.nc" in names
+    chain = xr.open_dataset(tmp_path / "li2023_chain.nc", engine="scipy")
+    eps = chain["eps_r0_+0.0"].values  # [after task t, on task j]
+    # the chain's first two tasks are the paper's check point (eps1 0.150452 after task 2)
+    assert eps[1, 0] == pytest.approx(0.150452, abs=1e-6)
+    assert np.all(np.diff(eps[:, 0]) > 0)  # r0 = 0: task 1 is forgotten further each time
     ref = xr.open_dataset(tmp_path / "li2023_reference.nc", engine="scipy")
     # the spec's numbers and theory against Gibbs sampling must agree; the Adam rows are the
     # paper's empirical claim (a different object), reported, not asserted
