@@ -15,8 +15,11 @@ The model poses two problems to the engine (:meth:`FranzParisi.problem`):
   only branch at small α₁) and ``good`` (r/√q near 1), with their spinodals and the first-order
   transition between them as lines in the (beta, alpha1) plane. At β = 20 the poor branch ends
   between α₁ = 1.9 and 2.1, the good one appears between 1.3 and 1.5, and the free entropies
-  cross near α₁ ≈ 1.65. At β ≤ 10 the two have merged into one branch (a critical point lies
-  between β = 10 and 20), which is then named by the membership test alone (r/√q ≷ 0.95).
+  cross near α₁ ≈ 1.65. At β ≤ 15 the two have merged into one branch (a critical point lies
+  between β = 15 and 20), which is then named by the membership test alone (r/√q ≷ 0.95; the
+  line locators report the continuous crossover, near α₁ = 1.574 at β = 15, as no line). At
+  β = 25 the RS equations have more than two solutions in 1.4 < α₁ < 2.4 (the poor branch's
+  replicon is 13–73 there): the two-branch lines are not defined and the locators find none.
 * **task 2**, point parameters (alpha2, r0, gamma), given the thermodynamic task-1 state at
   (alpha1, beta) (its conjugates frozen, spec §3.3): the branches ``compromise`` (the branch that
   continues the α₂ = 0 reference, on which the student trades the old task for the new one
@@ -387,20 +390,23 @@ BRANCH_MAXITER = 80
 exists; beyond its end the iteration would otherwise run to the solver's default 300)."""
 
 
-def task1_branch(name: str, beta: float, prior: str):
+def task1_branch(name: str, beta: float, prior: str, *, member: bool = True):
     """``state(alpha1, warm) -> Task1State | None``: the task-1 branch ``name`` (None where the
-    solve from ``warm``, or the branch's start, does not converge onto the branch)."""
+    solve from ``warm``, or the branch's start, does not converge onto the branch; with
+    ``member=False`` any converged state, whichever branch it belongs to)."""
     k1 = k1_of(prior, beta)
 
     def state(alpha1: float, warm):
         start = None if warm is None else (warm.q, warm.r, warm.Q)
         s = fp.solve_task1(alpha1, beta, k1, branch=name, start=start, maxiter=BRANCH_MAXITER)
-        return s if s.converged and learnt(s.r, s.q) == (name == "good") else None
+        ok = s.converged and (not member or learnt(s.r, s.q) == (name == "good"))
+        return s if ok else None
     return state
 
 
 def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float,
-                 reference_at: Callable[[float], fp.Reference] | None = None):
+                 reference_at: Callable[[float], fp.Reference] | None = None, *,
+                 member: bool = True):
     """As :func:`task1_branch`, for the task-2 branch ``name`` along alpha2; ``reference_at``
     (alpha2 ↦ reference) for the last task of a chain (default: task 2's)."""
     def state(alpha2: float, warm):
@@ -409,17 +415,19 @@ def task2_branch(name: str, task1: fp.Task1State, r0: float, gamma: float,
         reference = None if reference_at is None else reference_at(alpha2)
         s = fp.solve_task2(task1, alpha2, r0, gamma, start=start, maxiter=BRANCH_MAXITER,
                            reference=reference)
-        return s if s.converged and learnt(s.r2, s.q2) == (name == "learn") else None
+        ok = s.converged and (not member or learnt(s.r2, s.q2) == (name == "learn"))
+        return s if ok else None
     return state
 
 
-def follow(state, values) -> list:
+def follow(state, values, warm=None) -> list:
     """A branch along ``values`` (in order) by warm starts: ``state(value, warm)`` (as from
-    :func:`task1_branch`) at each value, warm from the last state found; once found and then
-    lost, the branch has ended and the remaining values are ``None``."""
-    out, warm = [], None
+    :func:`task1_branch`) at each value, warm from the last state found (at first from
+    ``warm``, if given); once found and then lost, the branch has ended and the remaining
+    values are ``None``."""
+    out = []
     for v in values:
-        if warm is not None and out[-1] is None:
+        if out and out[-1] is None and warm is not None:
             out.append(None)
             continue
         s = state(float(v), warm)
@@ -428,13 +436,24 @@ def follow(state, values) -> list:
     return out
 
 
+BRACKET_STEPS = 16
+"""Equal steps in which a branch is followed from ``inside`` towards ``outside`` before its end
+is bisected (:func:`branch_end`)."""
+
+
 def branch_end(state, inside: float, outside: float, tol: float = LINE_TOLERANCE):
-    """Bisect the end of a branch between ``inside`` (where ``state`` finds it) and
-    ``outside``: (last value on the branch, first value off it, the state there), or ``None``
-    if the branch is not found at ``inside`` or still exists at ``outside``."""
-    on = state(inside, None)
-    if on is None or state(outside, on) is not None:
+    """The end of a branch between ``inside`` (where ``state`` finds it) and ``outside``:
+    (last value on the branch, first value off it, the state there), or ``None`` if the branch
+    is not found at ``inside`` or still exists at ``outside``. The branch is followed by warm
+    starts in :data:`BRACKET_STEPS` steps until lost, then the last step is bisected, each
+    solve warm from the nearest state inside (a warm start from far away may land on another
+    state: at beta = 25 task 1 has more than two RS solutions)."""
+    values = np.linspace(inside, outside, BRACKET_STEPS + 1)
+    states = follow(state, values)
+    lost = next((i for i, s in enumerate(states) if s is None), None)
+    if states[0] is None or lost is None:
         return None
+    inside, outside, on = float(values[lost - 1]), float(values[lost]), states[lost - 1]
     while abs(outside - inside) > tol:
         mid = 0.5 * (inside + outside)
         s = state(mid, on)
@@ -445,15 +464,54 @@ def branch_end(state, inside: float, outside: float, tol: float = LINE_TOLERANCE
     return inside, outside, on
 
 
-def crossing(lower, upper, lo: float, hi: float, phi) -> float | None:
-    """Where ``phi`` of the branches ``lower`` (existing below ``hi``) and ``upper`` (above
-    ``lo``) are equal, by Brent's method on [lo, hi] with warm starts from the ends; None
-    where the difference does not change sign."""
+CROSSOVER = 0.02
+"""Largest change of the mean predictor's overlap r/√q across a bisected branch end (width
+``LINE_TOLERANCE``) that is a continuous crossover through the membership threshold, not a
+spinodal: at β = 15 (above the task-1 critical point) r/√q passes 0.95 with slope ~1.1, a
+change of 0.001 across the bracket; at β = 20 the poor branch ends with a jump of ~0.16."""
+
+
+def overlap_ratio(state) -> float:
+    """The mean predictor's overlap r/√q of a task-1 or task-2 state."""
+    r, q = (state.r, state.q) if hasattr(state, "r") else (state.r2, state.q2)
+    return r / math.sqrt(q)
+
+
+def crossover(end, any_state) -> bool:
+    """Whether the branch end ``end`` (from :func:`branch_end`) is a continuous crossover: the
+    solve just outside it, warm from the last state inside (``any_state``: membership not
+    imposed), converges to a state whose r/√q differs by less than :data:`CROSSOVER`."""
+    _, outside, on = end
+    s = any_state(outside, on)
+    return s is not None and abs(overlap_ratio(s) - overlap_ratio(on)) < CROSSOVER
+
+
+CROSSING_GRID = 9
+"""Points at which both branches are followed across their coexistence interval before the
+free-entropy crossing is bracketed."""
+
+
+def crossing(lower, upper, lower_end, upper_end, phi) -> float | None:
+    """Where ``phi`` of the branches ``lower`` (ending at ``lower_end`` = (value, its last
+    state), from :func:`branch_end`) and ``upper`` (beginning at ``upper_end``) are equal:
+    both are followed across the coexistence interval from their own ends (warm starts: a
+    fresh start may land on another state, as the good start does at beta = 25, alpha1 ≥ 1.7),
+    the sign change of the difference is bracketed on that grid of :data:`CROSSING_GRID` points
+    and refined by Brent's method (xtol 1e-9); None where the difference does not change
+    sign."""
     from scipy import optimize
 
-    warm = {"lower": lower(lo, None), "upper": upper(hi, None)}
-    if warm["lower"] is None or warm["upper"] is None:
+    grid = np.linspace(upper_end[0], lower_end[0], CROSSING_GRID)
+    below = follow(lower, grid[::-1], warm=lower_end[1])[::-1]
+    above = follow(upper, grid, warm=upper_end[1])
+    d = [phi(a) - phi(b) if a is not None and b is not None else math.nan
+         for a, b in zip(below, above, strict=True)]
+    for i in range(grid.size - 1):
+        if np.isfinite(d[i]) and np.isfinite(d[i + 1]) and d[i] * d[i + 1] <= 0:
+            break
+    else:
         return None
+    warm = {"lower": below[i], "upper": above[i]}
 
     def difference(x: float) -> float:
         a, b = lower(x, warm["lower"]), upper(x, warm["upper"])
@@ -462,10 +520,7 @@ def crossing(lower, upper, lo: float, hi: float, phi) -> float | None:
         warm.update(lower=a, upper=b)
         return phi(a) - phi(b)
 
-    d_lo, d_hi = difference(lo), difference(hi)
-    if not (np.isfinite(d_lo) and np.isfinite(d_hi)) or d_lo * d_hi > 0:
-        return None
-    return float(optimize.brentq(difference, lo, hi, xtol=1e-9))
+    return float(optimize.brentq(difference, grid[i], grid[i + 1], xtol=1e-9))
 
 
 FORGETTING_SCAN = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
@@ -629,15 +684,25 @@ class FranzParisi(EquilibriumModel):
                 self.search_box[free])}
         if free == "alpha1":
             names = tuple(ph.name for ph in TASK1_PHASES)
-            branches = {n: task1_branch(n, values["beta"], values["prior"]) for n in names}
+            branches, unfiltered = ({n: task1_branch(n, values["beta"], values["prior"],
+                                                     member=member) for n in names}
+                                    for member in (True, False))
         else:
             names = tuple(ph.name for ph in TASK2_PHASES)
-            branches = self._task2_branches(values)
+            branches, unfiltered = (self._task2_branches(values, member=member)
+                                    for member in (True, False))
         low, high = 0.05, self.search_box[free]
         searches = {names[0]: (low, high), names[1]: (high, low)}
         wanted = (recipe.branch,) if recipe.kind == "spinodal" else names
         ends = {n: branch_end(branches[n], *searches[n]) for n in wanted}
         point = {fixed_axis: value, free: None, "found": False}
+        smooth = [n for n, end in ends.items()
+                  if end is not None and crossover(end, unfiltered[n])]
+        if smooth:
+            end = ends[smooth[0]]
+            return {**point, "message": f"no {recipe.kind} line: the {smooth[0]} branch "
+                    f"crosses over continuously (r/sqrt(q) passes {GOOD_OVERLAP} at {free} "
+                    f"= {0.5 * (end[0] + end[1]):.4g}); a single branch"}
         if recipe.kind == "spinodal":
             end = ends[recipe.branch]
             if end is None:
@@ -651,16 +716,17 @@ class FranzParisi(EquilibriumModel):
         lo, hi = ends[names[1]][0], ends[names[0]][0]
         if lo >= hi:
             return {**point, "message": "the two branches do not coexist"}
-        x = crossing(branches[names[0]], branches[names[1]], lo, hi, lambda st: st.phi)
+        x = crossing(branches[names[0]], branches[names[1]], ends[names[0]][::2],
+                     ends[names[1]][::2], lambda st: st.phi)
         if x is None:
             return {**point, "message": f"the free entropies do not cross in [{lo:g}, {hi:g}]"}
         return {fixed_axis: value, free: x, "found": True,
                 "coexistence": [lo, hi]}
 
     @staticmethod
-    def _task2_branches(values: Mapping) -> dict:
-        """The task-2 branches along alpha2 (:func:`task2_branch`) at the other parameters of
-        ``values``: of the last task of the chain for ``tasks`` > 2."""
+    def _task2_branches(values: Mapping, member: bool = True) -> dict:
+        """The task-2 branches along alpha2 (:func:`task2_branch`, ``member`` passed on) at the
+        other parameters of ``values``: of the last task of the chain for ``tasks`` > 2."""
         task1 = task1_state(values["alpha1"], values["beta"], values["prior"])
         reference_at = None
         if values["tasks"] > 2:
@@ -668,7 +734,7 @@ class FranzParisi(EquilibriumModel):
                 return chain_reference({**values, "alpha2": alpha2}, values["prior"],
                                        values["tasks"], FINE)
         return {ph.name: task2_branch(ph.name, task1, values["r0"], values["gamma"],
-                                      reference_at) for ph in TASK2_PHASES}
+                                      reference_at, member=member) for ph in TASK2_PHASES}
 
     def diagram(self, axes, fixed, *, executor=None, store=None, progress=False):
         raise ParameterError("franz-parisi has no diagram yet: use cut (every branch along "
@@ -828,9 +894,9 @@ VERIFY_POINTS_FULL = (
                   _TASK1_ROWS + _TASK2_ROWS),
     _verify_point({"alpha1": 1.0, "alpha2": 1.0, "r0": 0.0, "gamma": 1.0, "beta": 5.0}, 400,
                   400, 8, _TASK1_ROWS + _TASK2_ROWS),
-    # weak coupling (k = 2): 16 data sets agree within 1.2 stderr in every row, R21 0.129 +-
-    # 0.011 (N = 200) and 0.130 +- 0.007 (N = 400) against 0.1367; an earlier hand run (10
-    # data sets, N = 200) had 0.170 +- 0.007, not reproduced since
+    # weak coupling (k = 2): R21 0.129 +- 0.011 (N = 200, 16 data sets), 0.130 +- 0.007
+    # (N = 400, 16), 0.152 +- 0.006 and 0.143 +- 0.007 (N = 800, 8 and 16) against 0.1367; an
+    # earlier hand run (10 data sets, N = 200) had 0.170 +- 0.007, not reproduced since
     _verify_point({"alpha1": 0.5, "alpha2": 0.5, "r0": 0.0, "gamma": 0.1}, 400, 400, 8,
                   _TASK2_ROWS),
 )
