@@ -740,6 +740,13 @@ class FranzParisi(EquilibriumModel):
         raise ParameterError("franz-parisi has no diagram yet: use cut (every branch along "
                              "one axis) and line")
 
+    def diagram_title(self, others):
+        """The kit's title without the parameters that do not act there: ``forgetting_max``
+        (line forgetting only) and ``tasks`` = 2 (the paper's setting)."""
+        shown = {k: v for k, v in others.items()
+                 if k != "forgetting_max" and not (k == "tasks" and v == 2)}
+        return super().diagram_title(shown)
+
     # --- one point -----------------------------------------------------------------------------
     def solve(self, phase=None, **params):
         """Both tasks at one point: the task-1 state (its thermodynamic branch, or ``phase`` if
