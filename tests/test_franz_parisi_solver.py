@@ -581,3 +581,15 @@ def test_chain_of_identical_and_alternating_teachers():
     assert alternating.converged
     p = alternating.p_teachers
     np.testing.assert_allclose([p[0], -p[1]], p[2], rtol=0, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_chain_grid_refinement():
+    # spec §7.8 for the chain: task 3 (its reference propagated from task 2 by
+    # next_reference) on refined grids agrees with the default ones to 1e-8
+    fine = DEFAULT.refined()
+    base = fs.solve_chain(task1_reference(), 1.0, 0.0, 1.0, 3)[-1]
+    ref = fs.solve_chain(task1_reference(fine), 1.0, 0.0, 1.0, 3)[-1]
+    assert base.converged and ref.converged and base.task == ref.task == 3
+    for name in ("q2", "r2", "Q2", "p1", "p2", "R21", "phi"):
+        assert getattr(base, name) == pytest.approx(getattr(ref, name), abs=1e-8), name
