@@ -446,6 +446,15 @@ def test_task2_solution_solves_its_equations_and_reports_itself():
     assert 0 <= s.eps1 <= 0.5 and 0 <= s.eps2 <= 0.5
 
 
+def test_task2_site_averages_overflow_to_nan():
+    # an iterate with conjugates ~10⁹ (visited by a Newton polish while the
+    # continual-learning-2023 recipe followed the gamma = 1, r0 = 0 branches) overflows the site
+    # moments: NaN, which the iteration reads as outside the domain, not a spline's exception
+    s = fs.task2_site_averages(1027818527.1421305, 13509563.322423618, 488264243.7014326,
+                               BETA, 0.0, fs.reference_density(task1_reference(), BETA))
+    assert np.isnan([s.q, s.r, s.Q, s.p1, s.p2, s.R21, s.G_S, *s.p_earlier]).all()
+
+
 def test_task2_no_silent_fallback_and_bad_input():
     s1 = task1_reference()
     s = fs.solve_task2(s1, 2.0, 0.0, 0.1, maxiter=2)

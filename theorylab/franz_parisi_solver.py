@@ -596,11 +596,16 @@ class _SiteTable:
     scale: float
 
     @classmethod
-    def build(cls, A: float, k: float, lo: float, hi: float, grids: Grids) -> _SiteTable:
+    def build(cls, A: float, k: float, lo: float, hi: float, grids: Grids) -> _SiteTable | None:
+        """The table, or None where the moments overflow (conjugates ~10⁹, far outside any
+        solution, which an iteration may visit on its way)."""
         u = _lattice(lo, hi, grids)
         b = grids.b_scale * np.sinh(u)
-        s = site_moments(A, b, k, grids)
-        values = np.stack([s.log_z - _log_2cosh(b), s.mean, s.square, s.sign], axis=-1)
+        with np.errstate(all="ignore"):
+            s = site_moments(A, b, k, grids)
+            values = np.stack([s.log_z - _log_2cosh(b), s.mean, s.square, s.sign], axis=-1)
+        if not np.isfinite(values).all():
+            return None
         return cls(interpolate.make_interp_spline(u, values, k=_SPLINE_DEGREE), grids.b_scale)
 
     def x_average(self, mu: NDArray, qhat: float, grids: Grids) -> NDArray:
@@ -631,6 +636,13 @@ class Task2SiteAverages:
     """E[s_j⟨m⟩] for the earlier teachers (R₂₁ first)."""
 
 
+def _overflowed(reference: Reference) -> Task2SiteAverages:
+    """NaN averages where the site moments overflow: the iteration reads NaN as outside the
+    domain, and a solve ending there is not converged."""
+    nan = (math.nan,) * reference.teachers.shape[0]
+    return Task2SiteAverages(*(math.nan,) * 7, p_earlier=nan, R_earlier=nan)
+
+
 def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: float,
                         reference: Reference, grids: Grids = Grids()) -> Task2SiteAverages:
     """q₂ = E⟨m⟩², r₂ = E[B⟨m⟩], Q₂ = E⟨m²⟩, p₁ = E⟨sign m⟩, p₂ = E[B⟨sign m⟩], R₂₁ = E⟨m⟩ and
@@ -656,12 +668,16 @@ def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: flo
     if k == 0:
         lo, hi = float(mu.min()) - spread * x_far, float(mu.max()) + spread * x_far
         table = _SiteTable.build(A, k, lo, hi, grids)
+        if table is None:
+            return _overflowed(reference)
         averages = table.x_average(mu, qhat, grids)
     else:
         u = _lattice(float(mu.min()), float(mu.max()), grids)
         nodes = grids.b_scale * np.sinh(u)
         table = _SiteTable.build(A, k, nodes[0] - spread * x_far, nodes[-1] + spread * x_far,
                                  grids)
+        if table is None:
+            return _overflowed(reference)
         smooth = table.x_average(nodes, qhat, grids)
         smooth[0] -= _log_2cosh(nodes)
         spline = interpolate.make_interp_spline(u, smooth.T, k=_SPLINE_DEGREE)
