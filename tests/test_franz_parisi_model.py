@@ -81,6 +81,16 @@ def test_verify_quick_agrees_with_gibbs_sampling():
     assert any(r.point.get("tasks") == 3 for r in result.rows)
 
 
+@pytest.mark.slow
+def test_verify_full_agrees_with_gibbs_sampling():
+    """The larger check: the quick points and, at N = 400 with 8 data sets, alpha1 = alpha2 =
+    0.5 at r0 = 0.5, beta = 5 at alpha1 = alpha2 = 1 (RS stable there), and the weak coupling
+    gamma = 0.1; each row within 3 stderr + 4/N."""
+    result = MODEL.verify(quick=False)
+    assert result.passed, result.table()
+    assert {r.point.get("N") for r in result.rows} == {200, 400}
+
+
 def test_forgetting_level_on_a_known_branch():
     """The locator of line forgetting on a branch with F = 0.2 (1 - exp(-alpha2)) that ends at
     alpha2 = 5: the level 0.1 is at ln 2; a level above the branch's reach is not found, with
