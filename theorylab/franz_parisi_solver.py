@@ -462,14 +462,22 @@ def solve_task1(alpha: float, beta: float = 20.0, k1: float = 0.0, *, branch: st
         o = task1_observables(q, r, Q, alpha, beta, k1, grids)
     # the residual reported is that of the map on (q, r, Q), from the same site averages
     residual = o.pop("residual")
-    converged = converged and residual <= tol and bool(np.isfinite(o["phi"]))
-    message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
-               if converged else
-               f"did not converge: residual {residual:.1e} > {tol:g} after {iterations} map "
-               "evaluations")
+    converged, message = _verdict(converged, residual, tol, o["phi"], iterations)
     return Task1State(alpha=alpha, beta=beta, k1=k1, branch=branch, q=q, r=r, Q=Q, **o,
                       stable=o["replicon"] < 1, residual=residual, iterations=iterations,
                       converged=converged, message=message, grids=grids)
+
+
+def _verdict(iterated: bool, residual: float, tol: float, phi: float, iterations: int
+             ) -> tuple[bool, str]:
+    """Whether a solve converged (the iteration did, the map's residual at the end state is
+    ≤ ``tol`` and the free entropy is finite) and the message saying so."""
+    converged = iterated and residual <= tol and bool(np.isfinite(phi))
+    if converged:
+        return True, (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map "
+                      "evaluations")
+    return False, (f"did not converge: residual {residual:.1e} (tol {tol:g}) after "
+                   f"{iterations} map evaluations")
 
 
 def error(p: float) -> float:
@@ -626,21 +634,29 @@ class Task2SiteAverages:
     q: float
     r: float
     Q: float
-    p1: float
     p2: float
-    R21: float
     G_S: float
     p_earlier: tuple[float, ...]
     """E[s_j⟨sign m⟩] for the earlier teachers j = 1…J of the reference (p₁ first)."""
     R_earlier: tuple[float, ...]
     """E[s_j⟨m⟩] for the earlier teachers (R₂₁ first)."""
 
+    @property
+    def p1(self) -> float:
+        """E[s₁⟨sign m⟩]: the clipped overlap with teacher 1."""
+        return self.p_earlier[0]
+
+    @property
+    def R21(self) -> float:
+        """E[s₁⟨m⟩]: the mean overlap with teacher 1."""
+        return self.R_earlier[0]
+
 
 def _overflowed(reference: Reference) -> Task2SiteAverages:
     """NaN averages where the site moments overflow: the iteration reads NaN as outside the
     domain, and a solve ending there is not converged."""
     nan = (math.nan,) * reference.teachers.shape[0]
-    return Task2SiteAverages(*(math.nan,) * 7, p_earlier=nan, R_earlier=nan)
+    return Task2SiteAverages(*(math.nan,) * 5, p_earlier=nan, R_earlier=nan)
 
 
 def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: float,
@@ -694,9 +710,7 @@ def task2_site_averages(qhat: float, rhat: float, Qhat: float, k: float, r0: flo
         q=float(plus * mean2[0] + minus * mean2[1]),
         r=float(plus * mean[0] - minus * mean[1]),
         Q=float(plus * square[0] + minus * square[1]),
-        p1=p_earlier[0],
         p2=float(plus * sign[0] - minus * sign[1]),
-        R21=R_earlier[0],
         G_S=float(plus * log_z[0] + minus * log_z[1]) + constant,
         p_earlier=p_earlier, R_earlier=R_earlier,
     )
@@ -876,11 +890,7 @@ def solve_task2(task1: Task1State, alpha2: float, r0: float, gamma: float, *,
         o = task2_observables(q, r, Q, alpha2, task1, k, r0, reference, grids)
     # the residual reported is that of the map on (q₂, r₂, Q₂) itself, like task 1's
     residual = o.pop("residual")
-    converged = free_converged and residual <= tol and bool(np.isfinite(o["phi"]))
-    message = (f"converged: residual {residual:.1e} <= {tol:g} in {iterations} map evaluations"
-               if converged else
-               f"did not converge: residual {residual:.1e} (tol {tol:g}) after {iterations} map "
-               "evaluations")
+    converged, message = _verdict(free_converged, residual, tol, o["phi"], iterations)
     return Task2State(**common, **o, residual=residual, converged=converged, message=message)
 
 
