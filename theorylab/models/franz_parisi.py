@@ -244,17 +244,29 @@ def task1_state(alpha1: float, beta: float, prior: str) -> fp.Task1State:
     """The thermodynamic task-1 state (the engine's selection), as a
     :class:`~theorylab.franz_parisi_solver.Task1State`; raises :class:`ParameterError` where
     task 1 has no converged state."""
-    data = task1_data(alpha1, beta, prior)
+    where = f"task 1 at alpha1={alpha1}, beta={beta}"
+    name, x = _selected(task1_data(alpha1, beta, prior), TASK1_PHASES, where)
+    state = fp.solve_task1(alpha1, beta, k1_of(prior, beta), branch=name, start=x,
+                           tol=MODEL.settings.tol)
+    return _converged(state, where)
+
+
+def _selected(data: Mapping, phases, where: str) -> tuple[str, tuple[float, float, float]]:
+    """The engine's thermodynamic branch in ``data`` (one point): its name and (q, r, Q);
+    raises :class:`ParameterError` where no branch converged."""
     index = int(data["phase"][0])
     if index < 0:
-        raise ParameterError(f"task 1 has no converged state at alpha1={alpha1}, beta={beta}")
-    name = TASK1_PHASES[index].name
+        raise ParameterError(f"{where} has no converged state")
+    name = phases[index].name
     x = fp.from_free(np.array([data[f"{name}_x{j}"][0] for j in range(3)]))
-    state = fp.solve_task1(alpha1, beta, k1_of(prior, beta), branch=name, start=tuple(x),
-                           tol=MODEL.settings.tol)
+    return name, tuple(float(v) for v in x)
+
+
+def _converged(state, where: str):
+    """``state`` if the solver's polish of the engine's selection converged, else a
+    :class:`ParameterError`."""
     if not state.converged:
-        raise ParameterError(f"task 1 did not converge at alpha1={alpha1}, beta={beta}: "
-                             f"{state.message}")
+        raise ParameterError(f"{where} did not converge: {state.message}")
     return state
 
 
@@ -291,19 +303,12 @@ def chain_state(point: Mapping[str, float], prior: str, tasks: int, nodes: int,
     engine's selection among its branches, polished by the solver on the quadrature of
     ``nodes`` with ``reference``, that task's reference); raises :class:`ParameterError` where
     it has no converged state."""
-    data = task2_data({**point, "prior": prior, "tasks": tasks})
-    index = int(data["phase"][0])
     where = f"task {tasks} of the chain at {', '.join(f'{k}={v:g}' for k, v in point.items())}"
-    if index < 0:
-        raise ParameterError(f"{where} has no converged state")
-    name = TASK2_PHASES[index].name
-    x = fp.from_free(np.array([data[f"{name}_x{j}"][0] for j in range(3)]))
+    _, x = _selected(task2_data({**point, "prior": prior, "tasks": tasks}), TASK2_PHASES, where)
     state = fp.solve_task2(task1_state(point["alpha1"], point["beta"], prior), point["alpha2"],
-                           point["r0"], point["gamma"], start=tuple(x), grids=grids(nodes),
+                           point["r0"], point["gamma"], start=x, grids=grids(nodes),
                            tol=MODEL.settings.tol, reference=reference)
-    if not state.converged:
-        raise ParameterError(f"{where} did not converge: {state.message}")
-    return state
+    return _converged(state, where)
 
 
 def task2_data(values: Mapping) -> dict:
@@ -499,8 +504,6 @@ def crossing(lower, upper, lower_end, upper_end, phi) -> float | None:
     the sign change of the difference is bracketed on that grid of :data:`CROSSING_GRID` points
     and refined by Brent's method (xtol 1e-9); None where the difference does not change
     sign."""
-    from scipy import optimize
-
     grid = np.linspace(upper_end[0], lower_end[0], CROSSING_GRID)
     below = follow(lower, grid[::-1], warm=lower_end[1])[::-1]
     above = follow(upper, grid, warm=upper_end[1])
@@ -511,16 +514,26 @@ def crossing(lower, upper, lower_end, upper_end, phi) -> float | None:
             break
     else:
         return None
-    warm = {"lower": below[i], "upper": above[i]}
+    return root_on_branches((lower, upper), (below[i], above[i]),
+                            lambda a, b: phi(a) - phi(b), grid[i], grid[i + 1])
 
-    def difference(x: float) -> float:
-        a, b = lower(x, warm["lower"]), upper(x, warm["upper"])
-        if a is None or b is None:
+
+def root_on_branches(branches, warm, g, lo: float, hi: float) -> float:
+    """Brent's root (xtol 1e-9) in [lo, hi] of ``g(*states)``, the states of ``branches`` (as
+    from :func:`task1_branch`) at each trial value, each solved warm from its last state
+    (first from ``warm``); NaN where a branch is lost."""
+    from scipy import optimize
+
+    last = list(warm)
+
+    def f(x: float) -> float:
+        states = [branch(x, w) for branch, w in zip(branches, last, strict=True)]
+        if any(s is None for s in states):
             return math.nan
-        warm.update(lower=a, upper=b)
-        return phi(a) - phi(b)
+        last[:] = states
+        return g(*states)
 
-    return float(optimize.brentq(difference, grid[i], grid[i + 1], xtol=1e-9))
+    return float(optimize.brentq(f, lo, hi, xtol=1e-9))
 
 
 FORGETTING_SCAN = (0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
@@ -534,8 +547,6 @@ def forgetting_level(state, level: float, high: float) -> dict:
     :data:`FORGETTING_SCAN` and ``high`` until F ≥ ``level``, then F − level is solved by
     Brent's method in the bracket (warm starts, xtol 1e-9). Returns the line point's fields
     (``alpha2``, ``found``, and ``bracket`` or ``message``)."""
-    from scipy import optimize
-
     values = [v for v in FORGETTING_SCAN if v < high] + [high]
     states = follow(state, values)
     found = [(v, s) for v, s in zip(values, states, strict=True) if s is not None]
@@ -554,17 +565,8 @@ def forgetting_level(state, level: float, high: float) -> dict:
                 "message": f"the forgetting stays below {level:g} {where}: at most "
                            f"{max(s.forgetting for _, s in found):.4g}"}
     (lo, low), (hi, _) = found[above[0] - 1], found[above[0]]
-    warm = {"state": low}
-
-    def excess(alpha2: float) -> float:
-        s = state(alpha2, warm["state"])
-        if s is None:
-            return math.nan
-        warm["state"] = s
-        return s.forgetting - level
-
-    return {"alpha2": float(optimize.brentq(excess, lo, hi, xtol=1e-9)), "found": True,
-            "bracket": [lo, hi]}
+    x = root_on_branches((state,), (low,), lambda s: s.forgetting - level, lo, hi)
+    return {"alpha2": x, "found": True, "bracket": [lo, hi]}
 
 
 CITATIONS = (
